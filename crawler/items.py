@@ -1,0 +1,39 @@
+"""The one item that flows from the spiders through every pipeline stage to the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class ArticleItem:
+    """An article page as fetched, then filled in stage by stage.
+
+    Spiders set the first block (the raw page and what the feed or sitemap said about it);
+    `clean` sets the extracted fields, `dedupe` the identity fields, `classify` the scores.
+    A dataclass rather than a dict so a typo in a field name fails loudly.
+    """
+
+    source: str
+    url: str
+    body: bytes
+    content_type: str | None = None
+    language_hint: str | None = None
+    # What the feed or sitemap said: fallbacks when the page itself yields nothing.
+    feed_title: str | None = None
+    feed_summary: str | None = None
+    feed_published: datetime | None = None
+    # Set by pipelines/clean.py.
+    title: str | None = None
+    text: str = ""
+    published: datetime | None = None
+    author: str | None = None
+    language: str | None = None
+    # Set by pipelines/dedupe.py.
+    canonical_url: str | None = None
+    fingerprint: str | None = None
+    story_of: int | None = None
+    # Set by pipelines/classify.py: one entry per topic, see pipelines.classify.TopicScore.
+    scores: list[Any] = field(default_factory=list)

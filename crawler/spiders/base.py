@@ -1,0 +1,172 @@
+"""What every source spider shares: the index request, the article requests, and fault accounting."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+import scrapy
+import tldextract
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.url import url_is_from_any_domain
+from twisted.internet.defer import CancelledError
+from twisted.internet.error import TimeoutError as TwistedTimeoutError
+
+from crawler.items import ArticleItem
+from pipelines.db import Store
+from pipelines.dedupe import canonical_url
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
+
+    from crawler.config import SourceConfig
+
+logger = logging.getLogger(__name__)
+# The bundled public-suffix snapshot: no network fetch at start-up.
+_extract = tldextract.TLDExtract(suffix_list_urls=())
+
+
+def site_domain(url: str) -> str:
+    """The registrable domain (`rss.etnews.com` -> `etnews.com`), or the host for IPs."""
+    parts = _extract(url)
+    return parts.top_domain_under_public_suffix or parts.domain
+
+
+@dataclass
+class Candidate:
+    """An article link found on an index, with what the index said about it."""
+
+    url: str
+    title: str | None = None
+    summary: str | None = None
+    published: datetime | None = None
+
+
+class SourceSpider(scrapy.Spider):
+    """One spider instance per configured source; subclasses read one kind of index."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, source: SourceConfig, **kwargs: Any) -> None:
+        super().__init__(name=source.name, **kwargs)
+        self.source = source
+        self.allowed_domains = [site_domain(source.url), *source.allowed_domains]
+        self.errors: list[str] = []
+        self.article_budget = 0
+        self.source_id = 0
+        self.store: Store | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.store = Store.open(crawler.settings["NEWSWATCH_DATABASE_URL"])
+        spider.source_id = spider.store.sync_sources([spider.source])[spider.source.name]
+        spider.article_budget = crawler.settings.getint("NEWSWATCH_MAX_ARTICLES", 200)
+        return spider
+
+    async def start(self) -> AsyncIterator[Request]:
+        yield self.index_request(self.source.url)
+
+    # -- the index: feed, sitemap or listing page -----------------------------------------------
+
+    def index_request(self, url: str, **meta: Any) -> Request:
+        return Request(url, callback=self.parse_index, errback=self.index_failed,
+                       meta={"index": True, **meta}, priority=10)
+
+    def parse_index(self, response: Response) -> Iterable[Request]:
+        raise NotImplementedError
+
+    def index_ok(self, response: Response) -> None:
+        self.crawler.stats.inc_value("newswatch/index_ok")
+        if "cached" in response.flags:
+            self.crawler.stats.inc_value("newswatch/index_not_modified")
+        if response.meta.get("unconditional"):
+            self.crawler.stats.inc_value("newswatch/index_unconditional")
+
+    def index_broken(self, url: str, reason: str) -> None:
+        """An index that answered but cannot be read (HTML instead of a feed, broken XML)."""
+        self.record_error("newswatch/index_failed", f"{url}: {reason}")
+
+    def index_failed(self, failure: Failure) -> None:
+        self.record_error("newswatch/index_failed", describe_failure(failure))
+
+    def record_error(self, key: str, message: str) -> None:
+        self.crawler.stats.inc_value(key)
+        self.errors.append(message)
+        logger.warning("[%s] %s", self.name, message)
+
+    # -- the articles ---------------------------------------------------------------------------
+
+    def article_requests(self, candidates: Iterable[Candidate]) -> Iterator[Request]:
+        """Requests for the links not fetched before, newest first, within the round's budget."""
+        stats = self.crawler.stats
+        fresh: dict[str, Candidate] = {}
+        for candidate in candidates:
+            if not candidate.url.startswith(("http://", "https://")):
+                continue
+            if not url_is_from_any_domain(candidate.url, self.allowed_domains):
+                stats.inc_value("newswatch/skipped/offsite")
+                continue
+            fresh.setdefault(canonical_url(candidate.url), candidate)
+        if self.store is not None:
+            for known in self.store.known_urls(list(fresh)):
+                del fresh[known]
+                stats.inc_value("newswatch/skipped/known")
+        oldest = datetime.min.replace(tzinfo=UTC)
+        ordered = sorted(fresh.values(), key=lambda c: c.published or oldest, reverse=True)
+        for candidate in ordered:
+            if self.article_budget <= 0:
+                stats.inc_value("newswatch/skipped/over_budget")
+                continue
+            self.article_budget -= 1
+            yield Request(candidate.url, callback=self.parse_article, errback=self.article_failed,
+                          meta={"dont_cache": True, "candidate": candidate})
+
+    def parse_article(self, response: Response) -> Iterator[ArticleItem]:
+        candidate: Candidate = response.meta["candidate"]
+        if not isinstance(response, TextResponse):
+            self.crawler.stats.inc_value("newswatch/skipped/not_html")
+            return
+        yield ArticleItem(
+            source=self.name,
+            url=response.url,
+            body=response.body,
+            content_type=_header(response, b"Content-Type"),
+            language_hint=self.source.language,
+            feed_title=candidate.title,
+            feed_summary=candidate.summary,
+            feed_published=candidate.published,
+        )
+
+    def article_failed(self, failure: Failure) -> None:
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            self.crawler.stats.inc_value("newswatch/skipped/ignored")
+            logger.info("[%s] skipped: %s", self.name, describe_failure(failure))
+            return
+        self.record_error("newswatch/article_failed", describe_failure(failure))
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def describe_failure(failure: Failure) -> str:
+    """A one-line, user-readable account of why a request failed."""
+    request = getattr(failure, "request", None)
+    url = request.url if request is not None else "?"
+    if failure.check(HttpError):
+        return f"{url}: HTTP {failure.value.response.status}"
+    if failure.check(TwistedTimeoutError):
+        return f"{url}: timed out"
+    if failure.check(CancelledError):
+        # The downloader cancels a body that passes DOWNLOAD_MAXSIZE; nothing else cancels here.
+        return f"{url}: page over the size limit, download cancelled"
+    message = str(failure.value) or failure.type.__name__
+    return f"{url}: {failure.type.__name__}: {message}"

@@ -1,0 +1,348 @@
+"""Topic scoring: weighted term evidence by location, combined per topic, with reasons for every point.
+
+Pure Python and Scrapy-free so the crawl, ``newswatch explain`` and the evaluation script all call the
+same `score`. How the number is made (groups, modes, weights) is described at the top of
+``pipelines/topic_data/ai-research-policy.toml``; the score is sigmoid(log-odds), in 0..1.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipelines.topics import GroupMatcher, Topic
+
+# A required group with no evidence counts as if its strength were FLOOR: low enough that the
+# other groups cannot make up for it, which is what turns "require" into an AND.
+FLOOR = 0.03
+_LN_FLOOR = math.log(FLOOR)
+_MAX_REASONS = 40
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_LATIN = re.compile(r"[A-Za-z]")
+_SENTENCE_END = re.compile(r"[.!?。](?=[\s\"'”’)\]]|$)|\n")
+_SENTENCE_LINE = re.compile(r"(?:[.!?。][\"'”’)\]]*|다|요)$")
+_BULLET = re.compile(r"^\s*(?:[•·∙◦▪▫■□◆◇○●▶►▷※*+-]|\d{1,2}[.)]?\s*$)")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+|[\uac00-\ud7a3]+")
+_STOPWORDS = frozenset(
+    "the and for with that this from have has had was were are its his her their they will would "
+    "said says also into over more than been which who about after before such other but not one "
+    "two new can all out what when where while there these those our you your".split()
+)
+
+
+@dataclass
+class Reason:
+    """One piece of evidence and its signed contribution to the topic's log-odds.
+
+    ``feature`` is the group (``ai``, ``actor``, ``business``...), ``example`` for a labeled article's
+    nudge, or ``missing:<group>`` for a required group with no evidence (weight 0: it moved nothing,
+    but it is why the score stayed low). ``term`` is the canonical name of an alias ("과학기술정보통신부"
+    for "MSIT"); ``where`` is title, lead, body, example, or article for whole-article features.
+    """
+
+    feature: str
+    evidence: str
+    where: str
+    weight: float
+    term: str | None = None
+    count: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "weight": round(self.weight, 4)}
+
+
+@dataclass
+class TopicScore:
+    """A topic's verdict on one article: the score in 0..1, the threshold it met or not, and why."""
+
+    topic: str
+    score: float
+    threshold: float
+    matched: bool
+    reasons: list[Reason] = field(default_factory=list)
+    language: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "score": round(self.score, 4),
+            "threshold": self.threshold,
+            "matched": self.matched,
+            "language": self.language,
+            "reasons": [r.to_json() for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True)
+class Example:
+    """A reader's verdict on an article (``label`` True = relevant), used as "more like this"."""
+
+    id: int | None
+    title: str
+    text: str
+    label: bool
+
+
+def detect_language(text: str) -> str:
+    """``ko`` when Hangul is at least a fifth of the letters, else ``en``: enough for ko/en portals."""
+    hangul = len(_HANGUL.findall(text))
+    latin = len(_LATIN.findall(text))
+    return "ko" if hangul and hangul * 4 >= latin else "en"
+
+
+class _Doc:
+    """An article normalised once, with the location (title, lead, body) of every character."""
+
+    def __init__(self, title: str | None, text: str, language: str | None) -> None:
+        title = unicodedata.normalize("NFKC", title or "").strip()
+        text = unicodedata.normalize("NFKC", text or "").strip()
+        self.title_end = len(title)
+        self.text_start = len(title) + 2 if title else 0
+        self.doc = f"{title}\n\n{text}" if title else text
+        self.language = language or detect_language(self.doc)
+        # Lines that look like navigation or related-article lists (bullets, short lines without a
+        # sentence ending) keep a small weight: the clean stage should drop them, but a page that
+        # slips through must not match on its ranking list.
+        self.line_starts: list[int] = []
+        self.list_line: list[bool] = []
+        pos = self.text_start
+        for line in text.split("\n"):
+            self.line_starts.append(pos)
+            stripped = line.strip()
+            self.list_line.append(
+                bool(stripped)
+                and (bool(_BULLET.match(stripped)) or (len(stripped) < 80 and not _SENTENCE_LINE.search(stripped)))
+            )
+            pos += len(line) + 1
+        self.lead_start = next(
+            (s for s, listish in zip(self.line_starts, self.list_line, strict=True) if not listish),
+            len(self.doc),
+        )
+        self._sentence_ends: list[int] = []
+        for m in _SENTENCE_END.finditer(self.doc, self.lead_start):
+            # A paragraph break right after a full stop ends one sentence, not two.
+            previous = self._sentence_ends[-1] if self._sentence_ends else self.lead_start
+            if self.doc[previous : m.start()].strip():
+                self._sentence_ends.append(m.end())
+        self._leads: dict[int, int] = {}
+
+    def lead_end(self, sentences: int) -> int:
+        """End of the first `sentences` sentences of the text, at most 500 characters in."""
+        if sentences not in self._leads:
+            ends = self._sentence_ends[:sentences]
+            end = ends[-1] if len(ends) == sentences and sentences else self.lead_start
+            self._leads[sentences] = min(end, self.lead_start + 500) if sentences else self.lead_start
+        return self._leads[sentences]
+
+    def is_list_line(self, pos: int) -> bool:
+        i = bisect.bisect_right(self.line_starts, pos) - 1
+        return i >= 0 and self.list_line[i]
+
+
+def _locate(doc: _Doc, pos: int, topic: Topic, lead_end: int) -> tuple[str, float]:
+    weights = topic.config.locations
+    if pos < doc.title_end:
+        return "title", weights.title
+    if doc.lead_start <= pos < lead_end:
+        return "lead", weights.lead
+    span = max(len(doc.doc) - lead_end, 1)
+    fraction = min(max(pos - lead_end, 0) / span, 1.0)
+    weight = weights.body - (weights.body - weights.body_end) * fraction
+    return "body", weight * (weights.list_line if doc.is_list_line(pos) else 1.0)
+
+
+@dataclass
+class _Hit:
+    term: str
+    surface: str
+    where: str
+    weight: float
+    effective: float = 0.0
+
+
+def _group_hits(doc: _Doc, matcher: GroupMatcher, topic: Topic, lead_end: int) -> list[_Hit]:
+    """Every match of the group, each term's repeats counting 1, 1/2, 1/3...: mentions add up slowly."""
+    by_term: dict[str, list[_Hit]] = defaultdict(list)
+    for m in matcher.regex.finditer(doc.doc):
+        term = matcher.terms[(m.lastindex or 1) - 1]
+        where, location_weight = _locate(doc, m.start(), topic, lead_end)
+        if where not in term.where:
+            continue
+        surface = m.group()
+        name = term.canonical or surface.lower()
+        by_term[name].append(_Hit(name, surface, where, term.weight * location_weight))
+    hits = []
+    for term_hits in by_term.values():
+        term_hits.sort(key=lambda h: -h.weight)
+        for rank, hit in enumerate(term_hits):
+            hit.effective = hit.weight / (rank + 1)
+        hits.extend(term_hits)
+    return hits
+
+
+def _evidence(doc: _Doc, topic: Topic) -> dict[str, list[_Hit]]:
+    lead_end = doc.lead_end(topic.config.lead_sentences)
+    return {m.name: _group_hits(doc, m, topic, lead_end) for m in topic.matchers(doc.language)}
+
+
+def _contributions(topic: Topic, evidence: dict[str, list[_Hit]]) -> tuple[float, list[Reason]]:
+    """Log-odds from the term groups, and the reasons that add up to it (bar the prior)."""
+    totals = {name: sum(h.effective for h in hits) for name, hits in evidence.items()}
+    logit = topic.config.prior
+    reasons: list[Reason] = []
+    for name, group in topic.config.terms.items():
+        total = totals.get(name, 0.0)
+        strength = 1.0 - math.exp(-total / group.saturation)
+        if group.mode == "require":
+            logit += group.weight * _LN_FLOOR
+            contribution = group.weight * (math.log(max(strength, FLOOR)) - _LN_FLOOR)
+            if not total:
+                reasons.append(Reason(f"missing:{name}", group.description or name, "article", 0.0))
+        elif group.mode == "boost":
+            contribution = group.weight * strength
+        elif group.mode == "penalty":
+            contribution = -group.weight * strength
+        else:
+            rival = totals.get(group.against or "", 0.0)
+            share = total / (total + rival) if total else 0.0
+            contribution = -group.weight * strength * share
+        logit += contribution
+        if not total or not contribution:
+            continue
+        merged: dict[tuple[str, str], Reason] = {}
+        for hit in evidence[name]:
+            key = (hit.term, hit.where)
+            part = contribution * hit.effective / total
+            if key in merged:
+                merged[key].weight += part
+                merged[key].count += 1
+            else:
+                merged[key] = Reason(name, hit.surface, hit.where, part, term=hit.term)
+        reasons.extend(merged.values())
+    return logit, reasons
+
+
+def _vector(doc: _Doc, topic: Topic, evidence: dict[str, list[_Hit]]) -> dict[str, float]:
+    """What an article is about, for similarity to labeled examples.
+
+    Half canonical term evidence (so aliases and both languages meet: "MSIT" and "과기정통부" are one
+    feature) and half words: English words, Korean character bigrams (no tokenizer needed), weighted
+    by location. Both halves are unit length, so the dot product is the mean of two cosines.
+    """
+    terms: dict[str, float] = defaultdict(float)
+    for name, hits in evidence.items():
+        for hit in hits:
+            terms[f"{name}:{hit.term}"] += hit.effective
+    words: dict[str, float] = defaultdict(float)
+    lead_end = doc.lead_end(topic.config.lead_sentences)
+    for m in _WORD.finditer(doc.doc):
+        where, weight = _locate(doc, m.start(), topic, lead_end)
+        token = m.group()
+        if token[0].isascii():
+            token = token.lower().rstrip("s")
+            if len(token) > 2 and token not in _STOPWORDS:
+                words[token] += weight
+        else:
+            for i in range(len(token) - 1):
+                words[token[i : i + 2]] += weight
+    vector: dict[str, float] = {}
+    for part in (terms, words):
+        norm = math.sqrt(sum(v * v for v in part.values())) or 1.0
+        vector.update({k: v / norm * math.sqrt(0.5) for k, v in part.items()})
+    return vector
+
+
+def _similarity(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(k, 0.0) for k, v in a.items())
+
+
+def _example_vector(example: Example, topic: Topic) -> dict[str, float]:
+    key = ("example", example.title, example.text)
+    if key not in topic.cache:
+        if len(topic.cache) > 20_000:
+            topic.cache.clear()
+        doc = _Doc(example.title, example.text, None)
+        topic.cache[key] = _vector(doc, topic, _evidence(doc, topic))
+    return topic.cache[key]
+
+
+def _example_reasons(
+    doc: _Doc, topic: Topic, evidence: dict[str, list[_Hit]], examples: Sequence[Example]
+) -> list[Reason]:
+    """Nudges from the most similar labeled articles: toward their label, by how similar they are."""
+    config = topic.config
+    shipped = [Example(None, e.title, e.text, e.label) for e in config.examples]
+    pool = [*shipped, *examples]
+    if not pool or not config.example_weight:
+        return []
+    vector = _vector(doc, topic, evidence)
+    ranked = sorted(((_similarity(vector, _example_vector(e, topic)), e) for e in pool), key=lambda p: -p[0])
+    reasons = []
+    for similarity, example in ranked[: config.example_neighbours]:
+        if similarity < config.example_similarity:
+            break
+        strength = (similarity - config.example_similarity) / (1.0 - config.example_similarity)
+        weight = config.example_weight * strength * (1 if example.label else -1)
+        name = f"labeled article #{example.id}" if example.id is not None else "topic example"
+        verdict = "relevant" if example.label else "irrelevant"
+        evidence_text = f'similar to {name} "{example.title[:60]}" ({verdict}, similarity {similarity:.2f})'
+        term = str(example.id) if example.id is not None else None
+        reasons.append(Reason("example", evidence_text, "example", weight, term=term))
+    return reasons
+
+
+def _score_doc(doc: _Doc, topic: Topic, examples: Sequence[Example]) -> TopicScore:
+    evidence = _evidence(doc, topic)
+    logit, reasons = _contributions(topic, evidence)
+    nudges = _example_reasons(doc, topic, evidence, examples)
+    logit += sum(r.weight for r in nudges)
+    reasons.extend(nudges)
+    reasons.sort(key=lambda r: (r.feature.startswith("missing:"), -abs(r.weight)))
+    value = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))
+    return TopicScore(
+        topic=topic.name,
+        score=value,
+        threshold=topic.threshold,
+        matched=value >= topic.threshold,
+        reasons=reasons[:_MAX_REASONS],
+        language=doc.language,
+    )
+
+
+def score(
+    title: str | None,
+    text: str,
+    language: str | None,
+    topic: Topic,
+    examples: Sequence[Example] = (),
+) -> TopicScore:
+    """Score one cleaned article (title and text only, never page boilerplate) against one topic.
+
+    `language` is ``ko``/``en`` or None to detect it from the Hangul share. `examples` are readers'
+    verdicts on stored articles: the most similar ones nudge the score toward their label, each
+    with a reason naming it, so a mistake a reader has corrected becomes rarer.
+    """
+    return _score_doc(_Doc(title, text, language), topic, examples)
+
+
+def score_all(
+    title: str | None,
+    text: str,
+    language: str | None,
+    topics: Sequence[Topic],
+    examples_by_topic: Mapping[str, Sequence[Example]] | None = None,
+) -> list[TopicScore]:
+    """Score one article against every topic, normalising and locating its text only once."""
+    doc = _Doc(title, text, language)
+    examples_by_topic = examples_by_topic or {}
+    return [_score_doc(doc, topic, examples_by_topic.get(topic.name, ())) for topic in topics]

@@ -1,0 +1,216 @@
+"""The database behind every stage: connection set-up, migrations, and the reads and writes they make."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipelines.models import Article, CrawlRun, Digest, Match, Page, Source, Story, utcnow
+
+if TYPE_CHECKING:
+    from crawler.config import SourceConfig
+
+logger = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+_stores: dict[str, Store] = {}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the CLI read while a crawl writes; the busy timeout rides out the short write locks.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Store:
+    """One engine per database URL; sessions are short and per operation."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._source_ids: dict[str, int] = {}
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """The shared store for `url`, migrated to the newest schema on first use."""
+        store = _stores.get(url)
+        if store is None:
+            store = _stores[url] = cls(url)
+            if migrate:
+                store.migrate()
+        return store
+
+    def migrate(self) -> None:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # -- sources and crawl runs ---------------------------------------------------------------
+
+    def sync_sources(self, sources: Iterable[SourceConfig]) -> dict[str, int]:
+        """Make the sources table agree with the config; returns name -> id."""
+        ids: dict[str, int] = {}
+        with self.session() as session:
+            for config in sources:
+                row = session.scalar(select(Source).where(Source.name == config.name))
+                if row is None:
+                    row = Source(name=config.name, kind=config.kind, url=config.url)
+                    session.add(row)
+                    session.flush()
+                else:
+                    row.kind, row.url = config.kind, config.url
+                ids[config.name] = row.id
+        self._source_ids.update(ids)
+        return ids
+
+    def source_id(self, name: str) -> int:
+        """The id of a source the crawl already synced (cached: asked once per item)."""
+        if name not in self._source_ids:
+            with self.session() as session:
+                found = session.scalar(select(Source.id).where(Source.name == name))
+            if found is None:
+                raise KeyError(f"source {name!r} is not in the database; sync the sources first")
+            self._source_ids[name] = found
+        return self._source_ids[name]
+
+    def start_run(self, source_id: int) -> int:
+        with self.session() as session:
+            run = CrawlRun(source_id=source_id)
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(
+        self, run_id: int, *, status: str, error: str | None, counts: dict[str, int],
+        stats: dict[str, Any], unconditional: bool = False,
+    ) -> None:
+        """Close a run and carry its outcome onto the source's health."""
+        now = utcnow()
+        with self.session() as session:
+            run = session.get_one(CrawlRun, run_id)
+            run.finished_at, run.status, run.error, run.stats = now, status, error, stats
+            for key, value in counts.items():
+                setattr(run, key, value)
+            source = session.get_one(Source, run.source_id)
+            source.last_run_at, source.last_status, source.last_error = now, status, error
+            source.consecutive_failures = (
+                source.consecutive_failures + 1 if status == "failed" else 0
+            )
+            if counts.get("new_articles"):
+                source.last_new_at = now
+            if unconditional:
+                source.last_unconditional_at = now
+
+    def abandon_runs(self, source_id: int, error: str) -> None:
+        """A round that died without closing its run (killed, crashed): record it as failed."""
+        with self.session() as session:
+            running = list(session.scalars(select(CrawlRun).where(
+                CrawlRun.source_id == source_id, CrawlRun.status == "running")))
+        run_ids = [run.id for run in running] or [self.start_run(source_id)]
+        for run_id in run_ids:
+            self.finish_run(run_id, status="failed", error=error, counts={}, stats={})
+
+    def last_digest_at(self) -> datetime | None:
+        """When the newest digest was recorded (sent or still pending)."""
+        with self.session() as session:
+            return session.scalar(select(func.max(Digest.created_at)))
+
+    # -- pages and articles -------------------------------------------------------------------
+
+    def known_urls(self, canonical_urls: Sequence[str]) -> set[str]:
+        """Which of these canonical URLs were fetched before (stored, duplicate or dropped)."""
+        known: set[str] = set()
+        with self.session() as session:
+            for start in range(0, len(canonical_urls), 500):
+                chunk = canonical_urls[start : start + 500]
+                known.update(session.scalars(select(Page.canonical_url).where(
+                    Page.canonical_url.in_(chunk))))
+        return known
+
+    def article_by_fingerprint(self, fingerprint: str) -> int | None:
+        with self.session() as session:
+            return session.scalar(select(Article.id).where(Article.fingerprint == fingerprint))
+
+    def record_pages(
+        self, urls: Iterable[str], *, url: str, source_id: int, outcome: str,
+        article_id: int | None = None, title: str | None = None,
+    ) -> None:
+        """Remember that these canonical URLs were fetched, so later rounds skip them."""
+        with self.session() as session:
+            for canonical in dict.fromkeys(urls):
+                exists = session.scalar(select(Page.id).where(Page.canonical_url == canonical))
+                if exists is None:
+                    session.add(Page(canonical_url=canonical, url=url, source_id=source_id,
+                                     outcome=outcome, article_id=article_id, title=title))
+
+    def add_article(
+        self, fields: dict[str, Any], *, story_id: int | None = None, scores: Sequence[Any] = (),
+    ) -> int | None:
+        """Insert an article, its story (unless it joins one) and its matches in one transaction.
+
+        Returns None if the URL or text is already stored.
+        """
+        try:
+            with self.session() as session:
+                if story_id is None:
+                    story = Story()
+                    session.add(story)
+                    session.flush()
+                    story_id = story.id
+                article = Article(story_id=story_id, **fields)
+                session.add(article)
+                session.flush()
+                for score in scores:
+                    if score.matched:
+                        session.add(Match(article_id=article.id, topic=score.topic,
+                                          score=score.score, reasons=score.to_json()))
+                return article.id
+        except IntegrityError:
+            # Another worker stored the same URL or text between our check and our insert.
+            logger.info("article %s was stored concurrently; keeping the first", fields["url"])
+            return None
+
+    def article_counts(self) -> dict[int, int]:
+        with self.session() as session:
+            rows = session.execute(select(Article.source_id, func.count()).group_by(
+                Article.source_id))
+            return {source_id: count for source_id, count in rows}
+
+    def sources(self) -> list[Source]:
+        with self.session() as session:
+            return list(session.scalars(select(Source).order_by(Source.name)))
+
+    def last_run(self, source_id: int) -> CrawlRun | None:
+        with self.session() as session:
+            return session.scalar(select(CrawlRun).where(CrawlRun.source_id == source_id)
+                                  .order_by(CrawlRun.id.desc()).limit(1))
+
+    def latest_article_at(self, source_id: int) -> datetime | None:
+        with self.session() as session:
+            return session.scalar(select(func.max(Article.fetched_at)).where(
+                Article.source_id == source_id))

@@ -1,0 +1,356 @@
+"""Pull the article out of a fetched page: text, title, date, author, language, canonical URL."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+from urllib.parse import urljoin
+
+from lxml.html import HtmlElement
+from trafilatura import bare_extraction, extract_metadata, html2txt, load_html
+from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
+
+from pipelines.dates import SEOUL, parse_date
+from pipelines.encoding import decode_html
+
+LOGGER = logging.getLogger(__name__)
+
+# Precision mode keeps ranking lists, related-article blocks and comments out of the text. It
+# sometimes keeps only a fragment of the page (a reprint notice, a caption); as trafilatura's own
+# escalation does, a short result covering under _PAGE_SHARE of the page's text is retried in
+# the default mode and replaced if that finds at least _RETRY_GAIN times more, in paragraphs:
+# on a short article the default mode dumps the whole page, menus and ranking lists, whose
+# lines are short (at most _PROSE_SHARE of it in lines of _PROSE_LINE characters or more).
+_PRECISE = {"favor_precision": True, "include_comments": False}
+_RETRY_BELOW = 3000
+_PAGE_SHARE = 0.2
+_RETRY_GAIN = 2.0
+_PROSE_LINE = 80
+_PROSE_SHARE = 0.5
+# Text embedded as JSON replaces the HTML's when it is this much longer and tells the same story
+# (framework state also carries other articles: "read next", prefetched pages).
+_EMBEDDED_GAIN = 2.0
+# Fewer characters are not an article body, in JSON or between <br> tags.
+_MIN_BODY = 200
+# Responses that cannot hold an article page, whatever their bytes look like.
+_NOT_HTML = ("image/", "audio/", "video/", "font/", "application/pdf", "application/json", "text/css")
+# Shorter texts are not articles (menus, captions, JSON by mistake); the feed's summary serves better.
+_MIN_TEXT = 50
+# Soft 404s are served with status 200; only short texts are checked, so an article that
+# mentions "404" keeps its body.
+_ERROR_PAGE = re.compile(
+    r"\b(?:404|410|page not found|not found|page (?:does not|doesn't|no longer) exist"
+    r"|no longer available)\b|(?:페이지|기사)(?:를|가|는)? (?:찾을 수 없|존재하지 않)"
+    r"|요청하신 페이지|삭제된 기사|존재하지 않는 (?:기사|페이지)|잘못된 (?:접근|경로|주소)",
+    re.IGNORECASE,
+)
+_ERROR_PAGE_MAX = 600
+# "입력 2024.05.28 14:03" lines; tags may sit between the label and the date. Only those with a
+# time of day count: footers print the paper's registration day ("등록일 2005.03.01"), and "수정"
+# (modified) is left out on purpose.
+_LABELLED_DATE = re.compile(
+    r"(?:기사\s*)?(?:최초\s*)?(?:입력|등록|게재|송고)(?:\s*(?:일시|일자|시간|일))?\s*[:：]?\s*"
+    r"(?:</?[a-zA-Z][^>]{0,200}>\s*){0,3}(\d{4}[.\-/년][^<]{4,40})"
+)
+_HAS_TIME = re.compile(r"\d{1,2}\s*(?::|시)\s*\d")
+_META_DATE_KEYS = (
+    "article:published_time", "og:article:published_time", "datepublished", "pubdate", "publishdate",
+    "publish-date", "article.published", "dc.date.issued", "dcterms.created", "parsely-pub-date",
+    "sailthru.date",
+)  # fmt: skip
+_BODY_KEYS = {"articlebody", "body", "content", "text", "html", "bodyhtml", "contenthtml"}
+# `window.__NEXT_DATA__ = {`, `Fusion.globalContent={`, `var __INITIAL_STATE__ = {` ...
+_STATE_ASSIGNMENT = re.compile(
+    r"(?:__[A-Z_]+__|[gG]lobalContent|[iI]nitialState|[pP]reloadedState)\s*=\s*(?=[{\[])"
+)
+_BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|div|h\d|li|blockquote|figcaption|tr)\s*>", re.IGNORECASE)
+_BYLINE = re.compile(r"(?:^|[\s(=])([가-힣]{2,4}) ?기자(?=$|[\s=·,)]|[\w.+-]+@)", re.MULTILINE)
+_WORD = re.compile(r"\w+")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_ENGLISH_WORDS = re.compile(r"\b(?:the|and|of|to|in|is|that|for|with|was)\b", re.IGNORECASE)
+
+
+@dataclass
+class Extracted:
+    """What the clean stage keeps of a page; `text` is "" when the page is not an article."""
+
+    title: str | None = None
+    text: str = ""
+    published: datetime | None = None  # aware
+    author: str | None = None
+    language: str | None = None  # ISO 639-1
+    canonical_url: str | None = None
+
+
+def extract_article(
+    body: bytes | str,
+    url: str,
+    content_type: str | None = None,
+    language_hint: str | None = None,
+) -> Extracted:
+    """Extract the article from a page as served; never raises, whatever the bytes are.
+
+    `body` is decoded with decode_html (so EUC-KR pages come out right) and parsed once; the
+    tree is shared by trafilatura and the lookups here. `language_hint` (the source's configured
+    language) wins over what the page says, and decides that zone-less dates are Seoul time.
+    """
+    try:
+        return _extract(body, url, content_type, language_hint)
+    except Exception:  # one malformed page must never stop a crawl round
+        LOGGER.exception("extraction failed, treating as not an article: %s", url)
+        return Extracted()
+
+
+def _extract(body: bytes | str, url: str, content_type: str | None, language_hint: str | None) -> Extracted:
+    if (content_type or "").split(";")[0].strip().lower().startswith(_NOT_HTML):
+        return Extracted()
+    html = body if isinstance(body, str) else decode_html(body, content_type)
+    # No markup at all: plain text or JSON served as a page. lxml refuses NUL characters, which
+    # junk and some broken servers send.
+    tree = load_html(html.replace("\x00", "")) if "<" in html else None
+    if tree is None:
+        return Extracted()
+    _mark_br_body(tree)
+    document = bare_extraction(tree, url=url, with_metadata=True, **_PRECISE)
+    text = _tidy(document.text) if document else ""
+    linked = list(_json_ld_articles(tree))
+    embedded = _embedded_body(tree, linked)
+    if len(embedded) > _EMBEDDED_GAIN * len(text) and _same_story(text, embedded):
+        text = embedded
+    else:
+        text = _recall_retry(tree, url, text)
+    if document is None:  # nothing extracted: trafilatura dropped the metadata with the text
+        document = extract_metadata(tree, url)
+    title = document.title or _first(linked, "headline")
+    if _not_an_article(title, text):
+        text = ""
+    language = _language(language_hint, tree, text or title or "")
+    zone = SEOUL if language == "ko" else None
+    return Extracted(
+        title=title,
+        text=text,
+        published=_published(tree, html, linked, document.date, zone),
+        author=document.author or _author(linked) or _byline(text),
+        language=language,
+        canonical_url=_canonical_url(tree, url),
+    )
+
+
+def _mark_br_body(tree: HtmlElement) -> None:
+    """Point trafilatura at a body written as bare text between <br> tags (older Korean CMSs).
+
+    Such a container matches none of trafilatura's body selectors, and its fallback then takes
+    the whole layout table with menus and footer. The element with the most text of its own
+    between <br> tags is labelled with schema.org's articleBody, the first thing trafilatura looks
+    for, when it holds more text than all <p> elements together: pages written in paragraphs
+    are left alone, as trafilatura reads them well.
+    """
+    if tree.find('.//*[@itemprop="articleBody"]') is not None:
+        return
+    best = max({br.getparent() for br in tree.iter("br")}, key=_own_text_length, default=None)
+    if best is None or best.tag not in ("div", "article", "section", "td"):
+        return
+    own = _own_text_length(best)
+    if own < _MIN_BODY or len(best.findall("br")) < 2:
+        return
+    if own > sum(len(p.text_content()) for p in tree.iter("p")):
+        best.set("itemprop", "articleBody")
+
+
+def _own_text_length(element: HtmlElement) -> int:
+    """Characters of the element's own text runs, not of its children's (links, captions...)."""
+    return len((element.text or "").strip()) + sum(len((c.tail or "").strip()) for c in element)
+
+
+def _recall_retry(tree: HtmlElement, url: str, text: str) -> str:
+    """Precision mode's text, unless the default mode finds far more of it in paragraphs."""
+    if len(text) >= _RETRY_BELOW or len(text) >= _PAGE_SHARE * len(html2txt(tree)):
+        return text
+    retry = _tidy(getattr(bare_extraction(tree, url=url, include_comments=False), "text", ""))
+    if len(retry) > _RETRY_GAIN * len(text) and _prose_share(retry) >= _PROSE_SHARE:
+        return retry
+    return text
+
+
+def _prose_share(text: str) -> float:
+    return sum(len(line) for line in text.splitlines() if len(line) >= _PROSE_LINE) / len(text)
+
+
+def _tidy(text: str) -> str:
+    """One paragraph per line, without blank lines or runs of spaces."""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _json_ld_articles(tree: HtmlElement) -> Iterator[dict[str, Any]]:
+    """The JSON-LD objects that describe an article (@graph and lists included)."""
+    for script in tree.iterfind('.//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "", strict=False)
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+            elif isinstance(item, dict):
+                stack.extend(reversed(item.get("@graph") or []))
+                if "articleBody" in item or "headline" in item or "datePublished" in item:
+                    yield item
+
+
+def _first(items: list[dict[str, Any]], key: str) -> str | None:
+    return next((v.strip() for i in items if isinstance(v := i.get(key), str) and v.strip()), None)
+
+
+def _author(linked: list[dict[str, Any]]) -> str | None:
+    for item in linked:
+        authors = item.get("author")
+        for author in authors if isinstance(authors, list) else [authors]:
+            name = author.get("name") if isinstance(author, dict) else author
+            if isinstance(name, str) and name.strip():
+                return name.strip()
+    return None
+
+
+def _byline(text: str) -> str | None:
+    """The reporter of a Korean article, from "김현우 기자" at its start or end."""
+    match = _BYLINE.search(text[-300:]) or _BYLINE.search(text[:200])
+    return match.group(1) if match else None
+
+
+def _embedded_body(tree: HtmlElement, linked: list[dict[str, Any]]) -> str:
+    """The longest plausible article body in JSON-LD or client-side framework state."""
+    candidates = [body for item in linked if isinstance(body := item.get("articleBody"), str)]
+    for script in tree.iterfind(".//script"):
+        source = script.text or ""
+        if script.get("type") == "application/json" or script.get("id") == "__NEXT_DATA__":
+            starts = [0]
+        else:
+            starts = [match.end() for match in _STATE_ASSIGNMENT.finditer(source)]
+        for start in starts:
+            try:
+                state, _ = json.JSONDecoder(strict=False).raw_decode(source, start)
+            except (ValueError, RecursionError):
+                continue
+            candidates.extend(_state_bodies(state))
+    texts = (_html_text(candidate) for candidate in candidates if len(candidate) >= _MIN_BODY)
+    return max((text for text in texts if _plausible(text)), key=len, default="")
+
+
+def _state_bodies(node: Any, depth: int = 0) -> Iterator[str]:
+    """Strings under body-like keys, and lists of content blocks (Arc's content_elements) joined."""
+    if depth > 30:
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            name = key.lower()
+            if isinstance(value, str) and name in _BODY_KEYS:
+                yield value
+            elif isinstance(value, list) and ("content" in name or "block" in name):
+                parts = [_block_text(block) for block in value]
+                yield "\n".join(part for part in parts if part)
+            if isinstance(value, dict | list):
+                yield from _state_bodies(value, depth + 1)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _state_bodies(item, depth + 1)
+
+
+def _block_text(block: Any) -> str:
+    if not isinstance(block, dict) or block.get("type") not in (None, "text", "paragraph"):
+        return ""
+    value = block.get("content", block.get("text"))
+    return value if isinstance(value, str) else ""
+
+
+def _same_story(text: str, embedded: str) -> bool:
+    """Most words of the HTML's text are in the JSON's, or the HTML gave next to nothing."""
+    if len(text) < _MIN_BODY:
+        return True
+    words = set(_WORD.findall(text))
+    return len(words & set(_WORD.findall(embedded))) >= 0.5 * len(words)
+
+
+def _html_text(value: str) -> str:
+    """Text of an HTML fragment from JSON, one paragraph per line."""
+    if "<" in value:
+        value = remove_tags(_BLOCK_END.sub("\n", remove_tags_with_content(value, ("script", "style"))))
+    return _tidy(replace_entities(value))
+
+
+def _plausible(text: str) -> bool:
+    """Prose rather than an id, URL, code or CSS: long enough, with spaces, few braces."""
+    if len(text) < _MIN_BODY or text.count(" ") < len(text) / 30:
+        return False
+    return sum(text.count(c) for c in "{};=") < len(text) / 50
+
+
+def _not_an_article(title: str | None, text: str) -> bool:
+    """Too short to be an article, or a short page saying it is an error (a "soft 404")."""
+    if len(text) >= _ERROR_PAGE_MAX:
+        return False
+    return len(text) < _MIN_TEXT or bool(_ERROR_PAGE.search(f"{title or ''}\n{text}"))
+
+
+def _language(hint: str | None, tree: HtmlElement, text: str) -> str | None:
+    """ISO 639-1: the source's hint, else Hangul text, else <html lang>, else English words."""
+    if hint:
+        return hint.split("-")[0].lower()
+    sample = text[:3000]
+    letters = sum(ch.isalpha() for ch in sample)
+    if letters and len(_HANGUL.findall(sample)) >= 0.3 * letters:
+        return "ko"
+    declared = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
+    if declared.strip():
+        return declared.strip().split("-")[0].split("_")[0].lower()
+    words = len(sample.split())
+    if words >= 20 and len(_ENGLISH_WORDS.findall(sample)) >= 0.08 * words:
+        return "en"
+    return None
+
+
+def _published(
+    tree: HtmlElement, html: str, linked: list[Any], date_only: str | None, zone: tzinfo | None
+) -> datetime | None:
+    """The first candidate with a time of day, else the first date; trafilatura's day last."""
+    first_date = None
+    for value in _date_candidates(tree, html, linked):
+        parsed = parse_date(value, zone)
+        if parsed is None:
+            continue
+        if _HAS_TIME.search(value):
+            return parsed
+        first_date = first_date or parsed
+    return first_date or parse_date(date_only, zone)
+
+
+def _date_candidates(tree: HtmlElement, html: str, linked: list[Any]) -> Iterator[str]:
+    """Publication dates the page states, most authoritative first: meta tags, microdata, JSON-LD."""
+    metas: dict[str, str] = {}
+    for meta in tree.iterfind(".//meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        if key and meta.get("content"):
+            metas.setdefault(key, meta.get("content", ""))
+    yield from (metas[key] for key in _META_DATE_KEYS if key in metas)
+    for element in tree.xpath('//*[@itemprop="datePublished"]'):
+        yield element.get("content") or element.get("datetime") or element.text_content()[:100]
+    yield from (v for item in linked if isinstance(v := item.get("datePublished"), str))
+    labelled = (match.group(1) for match in _LABELLED_DATE.finditer(html))
+    yield from (value for value in labelled if _HAS_TIME.search(value))
+
+
+def _canonical_url(tree: HtmlElement, url: str) -> str | None:
+    """<link rel=canonical>, else og:url, made absolute against the page URL."""
+    for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
+        for href in tree.xpath(xpath):
+            absolute = urljoin(url, href.strip())
+            if absolute.startswith(("http://", "https://")):
+                return absolute
+    return None

@@ -1,0 +1,345 @@
+"""Near-duplicate stories: MinHash signatures of the cleaned text and a compact LSH index over them."""
+
+from __future__ import annotations
+
+import logging
+import re
+import struct
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash
+from sqlalchemy import select
+
+from pipelines.dedupe import normalise_text
+from pipelines.models import Article, utcnow
+
+if TYPE_CHECKING:
+    from pipelines.db import Store
+
+logger = logging.getLogger(__name__)
+
+# Chosen by benchmarks/near_duplicates_threshold.py; see benchmarks/near_duplicates.md.
+SHINGLE_K = 5
+NUM_PERM = 128
+SEED = 1
+DEFAULT_THRESHOLD = 0.5
+# Below this many distinct shingles (about as many characters of story) a text is a caption or a
+# template, and whatever it shares with another is more likely the outlet than the story.
+MIN_SHINGLES = 60
+# Bump when the shingles change (k, patterns, normalisation): load() then re-shingles old rows.
+SIGNATURE_VERSION = 1
+_HEADER = struct.Struct("<2sBH")
+_MAGIC = b"ND"
+
+# Lines that are the outlet talking, not the story. Dropping them keeps a syndicated copy in
+# another template close to the original and keeps two stories under one footer apart. Keyword
+# lines go only when short, so a paragraph that mentions a newsletter stays; a line dropped by
+# mistake is dropped from every copy alike, so it costs a little evidence, never a false merge.
+_COPYRIGHT = re.compile(
+    r"무단\s*전재|재배포\s*금지|저작권자|all rights reserved|copyright|[ⓒ©]", re.IGNORECASE)
+_OUTLET_LINE = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # reporter e-mail
+    r"|^\S{2,4}\s?(?:기자|특파원|인턴기자|객원기자)(?:\s|$|\()"  # Korean byline
+    r"|^by\s+\w[\w.'-]*(?:[\s,]+[\w.'-]+){0,5}$|^(?:staff writer|correspondent|reporter)$"
+    r"|^(?:입력|수정|등록|updated|published|posted)\b.*\d"
+    r"|^[▶▷►]|구독|제보|카카오톡|앱을?\s*(?:내려받|다운)|뉴스레터|기사를?\s*추천|관련\s*기사"
+    r"|newsletter|subscribe|sign up|news tip|social media|read more|related (?:articles|stories)"
+    r"|originally appeared|(?:reporting|editing|writing) by|getty images|^photo:"
+    r"|^[(\[]?(?:사진|그래픽|자료|영상)\s*=",
+    re.IGNORECASE,
+)
+# Datelines glued to the first paragraph: "[서울=뉴시스] 김민준 기자 = ", "SEOUL, June 3 (Wire) - ".
+_DATELINE = re.compile(
+    r"^\s*[\[(〔【][^\])〕】]{1,30}[\])〕】]\s*(?:\S{2,4}\s?(?:기자|특파원)\s*=\s*)?"
+    r"|^[A-Z][A-Z .'-]{1,30},?(?:\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*\([^)]{2,30}\)\s*[-–—]+\s*"
+)
+_SHORT_LINE = 150
+_LONG_LINE = 300
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
+
+
+def content_text(text: str) -> str:
+    """The story without the outlet: template lines dropped, datelines cut, words normalised."""
+    kept = []
+    for raw in text.splitlines():
+        line = _DATELINE.sub("", raw.strip(), count=1)
+        if not line or (len(line) <= _LONG_LINE and _COPYRIGHT.search(line)):
+            continue
+        if len(line) <= _SHORT_LINE and _OUTLET_LINE.search(line):
+            continue
+        kept.append(normalise_text(line))
+    return " ".join(part for part in kept if part)
+
+
+def shingle_hashes(text: str, k: int = SHINGLE_K) -> np.ndarray:
+    """Distinct 32-bit hashes of the k-character shingles of `content_text(text)`.
+
+    Characters, not words: Korean needs no tokenizer, and a particle glued to a noun still
+    shares most shingles with the bare noun. Hashed with numpy (a polynomial over code points),
+    because a Python hash call per shingle would dominate the pipeline's time.
+    """
+    codes = np.frombuffer(content_text(text).encode("utf-32-le"), dtype=np.uint32)
+    if codes.size == 0:
+        return np.empty(0, dtype=np.uint32)
+    codes = codes.astype(np.uint64)
+    width = min(k, codes.size)
+    count = codes.size - width + 1
+    hashes = np.zeros(count, dtype=np.uint64)
+    for offset in range(width):
+        hashes = hashes * _MIX + codes[offset : offset + count]
+    hashes ^= hashes >> np.uint64(31)
+    hashes *= _MIX
+    return np.unique((hashes >> np.uint64(32)).astype(np.uint32))
+
+
+def similarity(text_a: str, text_b: str) -> float:
+    """Exact Jaccard similarity of the two texts' shingle sets: what signatures estimate."""
+    a, b = shingle_hashes(text_a), shingle_hashes(text_b)
+    union = np.union1d(a, b).size
+    return np.intersect1d(a, b, assume_unique=True).size / union if union else 0.0
+
+
+def _identity(value: np.uint32) -> np.uint32:
+    return value
+
+
+def signature(text: str) -> MinHash:
+    """The MinHash of the text's shingles (empty when no story text is left)."""
+    mh = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_identity,
+                 permutations=_PERMUTATIONS, scheme="affine32")
+    mh.update_batch(shingle_hashes(text))
+    return mh
+
+
+def to_bytes(mh: MinHash) -> bytes:
+    """A versioned header and the hash values as little-endian uint32: 517 bytes at 128."""
+    values = np.asarray(mh.hashvalues, dtype="<u4")
+    return _HEADER.pack(_MAGIC, SIGNATURE_VERSION, values.size) + values.tobytes()
+
+
+def from_bytes(data: bytes) -> MinHash:
+    """Read what to_bytes wrote; raises ValueError for another version or a damaged value."""
+    if len(data) < _HEADER.size:
+        raise ValueError(f"not a stored signature: {len(data)} bytes")
+    magic, version, count = _HEADER.unpack_from(data)
+    if magic != _MAGIC or version != SIGNATURE_VERSION or count != NUM_PERM:
+        raise ValueError(f"signature v{version} of {count} values is stale: "
+                         f"re-run signature() on the text (current v{SIGNATURE_VERSION})")
+    if len(data) != _HEADER.size + 4 * count:
+        raise ValueError(f"signature truncated: {len(data)} bytes for {count} values")
+    values = np.frombuffer(data, dtype="<u4", offset=_HEADER.size).astype(np.uint32)
+    return LeanMinHash(seed=SEED, hashvalues=values, scheme="affine32")
+
+
+def band_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows): the longest bands that still make a pair at `threshold` a candidate 95%
+    of the time. Longer bands mean fewer keys in memory and fewer unrelated candidates."""
+    for rows in range(num_perm // 2, 0, -1):
+        bands = num_perm // rows
+        if 1 - (1 - threshold**rows) ** bands >= 0.95:
+            return bands, rows
+    return num_perm, 1
+
+
+def _band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 32-bit key per band and signature (shape n x bands); equal bands, equal keys."""
+    parts = sigs[:, : bands * rows].reshape(len(sigs), bands, rows).astype(np.uint64)
+    keys = np.arange(1, bands + 1, dtype=np.uint64) * _MIX
+    for column in range(rows):
+        keys = (keys ^ parts[:, :, column]) * _MIX
+    return (keys >> np.uint64(32)).astype(np.uint32)
+
+
+class NearDuplicateIndex:
+    """Signatures of the stored articles in a window, banded for LSH look-ups.
+
+    datasketch's MinHashLSH keeps a Python set per bucket (about 330 bytes per band and entry,
+    5.6 GB for 16 bands at a million articles), so the bands live here in sorted numpy arrays:
+    8 bytes per band and entry, plus a small unsorted tail for recent inserts, merged in batches.
+    """
+
+    _TAIL = 4096
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = NUM_PERM,
+                 texts: Callable[[int], str | None] | None = None) -> None:
+        if not 0 < threshold < 1:
+            raise ValueError(f"near-duplicate threshold {threshold} must be between 0 and 1")
+        self.threshold, self.num_perm = threshold, num_perm
+        self.bands, self.rows = band_params(threshold, num_perm)
+        self._texts = texts  # fetches a stored article's text for the exact check in find()
+        self._size = 0
+        self._sigs = np.empty((1024, num_perm), dtype=np.uint32)
+        self._ids = np.empty((1024, 3), dtype=np.int64)  # article id, story id, fetched (epoch s)
+        self._keys = np.empty(0, dtype=np.uint32)  # sorted band keys, all bands together
+        self._key_rows = np.empty(0, dtype=np.int32)
+        self._tail_keys = np.empty((self._TAIL, self.bands), dtype=np.uint32)
+        self._tail_rows = np.empty(self._TAIL, dtype=np.int32)
+        self._tail = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, article_id: int, story_id: int, mh: MinHash, fetched_at: datetime) -> None:
+        """Index a stored article; an empty signature (no story text) is not indexed."""
+        if mh.is_empty():
+            return
+        row = self._append(np.asarray(mh.hashvalues, dtype=np.uint32)[None, :],
+                           np.array([[article_id, story_id, _epoch(fetched_at)]]))
+        self._tail_keys[self._tail] = _band_keys(self._sigs[row : row + 1], self.bands,
+                                                 self.rows)[0]
+        self._tail_rows[self._tail] = row
+        self._tail += 1
+        if self._tail == self._TAIL:
+            self._merge_tail()
+
+    def find(self, mh: MinHash, text: str | None = None) -> tuple[int, int, float] | None:
+        """(article id, story id, similarity) of the closest stored near-duplicate, or None.
+
+        Band collisions only nominate candidates; one is accepted when its estimated Jaccard
+        similarity reaches the threshold. Given the text and a way to read stored texts, the
+        estimate only shortlists (within 0.1) and the exact Jaccard of the texts decides, so a
+        pair near the threshold is not merged on estimation noise.
+        """
+        if self._size == 0 or mh.is_empty() or mh.count() < MIN_SHINGLES:
+            return None
+        values = np.asarray(mh.hashvalues, dtype=np.uint32)
+        if values.size != self.num_perm:
+            raise ValueError(f"signature has {values.size} values, the index {self.num_perm}")
+        rows = self._candidates(_band_keys(values[None, :], self.bands, self.rows)[0])
+        if rows.size == 0:
+            return None
+        estimates = (self._sigs[rows] == values).mean(axis=1)
+        exact = text is not None and self._texts is not None
+        floor = self.threshold - 0.1 if exact else self.threshold
+        for i in np.argsort(-estimates, kind="stable")[:5]:
+            if estimates[i] < floor:
+                break
+            article_id, story_id, _ = (int(v) for v in self._ids[rows[i]])
+            score = float(estimates[i])
+            if exact:
+                stored = self._texts(article_id)  # type: ignore[misc]
+                score = similarity(text, stored) if stored is not None else score  # type: ignore[arg-type]
+            if score >= self.threshold:
+                return article_id, story_id, score
+        return None
+
+    def prune(self, older_than: datetime) -> int:
+        """Drop articles fetched before `older_than` and give their memory back; returns how many."""
+        self._merge_tail()
+        keep = self._ids[: self._size, 2] >= _epoch(older_than)
+        dropped = self._size - int(keep.sum())
+        if dropped:
+            new_row = np.cumsum(keep, dtype=np.int64) - 1
+            live = keep[self._key_rows]
+            self._keys = self._keys[live]
+            self._key_rows = new_row[self._key_rows[live]].astype(np.int32)
+            self._size -= dropped
+            capacity = max(1024, self._size + self._size // 4)
+            self._sigs = _resized(self._sigs[: keep.size][keep], capacity)
+            self._ids = _resized(self._ids[: keep.size][keep], capacity)
+        return dropped
+
+    @classmethod
+    def load(cls, store: Store, window_days: int, threshold: float | None = None,
+             ) -> NearDuplicateIndex:
+        """Rebuild from the stored signatures of the last `window_days` days, in one query.
+
+        Rows without a current signature (older versions, NULL) are re-shingled from their text.
+        """
+        index = cls(DEFAULT_THRESHOLD if threshold is None else threshold,
+                    texts=partial(_stored_text, store))
+        since = utcnow() - timedelta(days=window_days)
+        with store.session() as session:
+            result = session.execute(
+                select(Article.id, Article.story_id, Article.fetched_at, Article.minhash)
+                .where(Article.fetched_at >= since).order_by(Article.id)).all()
+        header = _HEADER.pack(_MAGIC, SIGNATURE_VERSION, NUM_PERM)
+        size = _HEADER.size + 4 * NUM_PERM
+        current = [r for r in result
+                   if r.minhash and len(r.minhash) == size and r.minhash.startswith(header)]
+        if current:
+            blob = b"".join(r.minhash[_HEADER.size :] for r in current)
+            sigs = np.frombuffer(blob, dtype="<u4").reshape(-1, NUM_PERM).astype(np.uint32)
+            ids = np.array([(r.id, r.story_id, _epoch(r.fetched_at)) for r in current])
+            keep = ~(sigs == np.iinfo(np.uint32).max).all(axis=1)  # texts with no story left
+            index._bulk(sigs[keep], ids[keep])
+        if len(current) < len(result):
+            ready = {r.id for r in current}
+            stale = {r.id: r for r in result if r.id not in ready}
+            logger.info("re-shingling %d stored articles without a current signature", len(stale))
+            ids_ = list(stale)
+            for start in range(0, len(ids_), 500):
+                with store.session() as session:
+                    texts = session.execute(select(Article.id, Article.text).where(
+                        Article.id.in_(ids_[start : start + 500]))).all()
+                for article_id, text in texts:
+                    row = stale[article_id]
+                    index.add(row.id, row.story_id, signature(text), row.fetched_at)
+        return index
+
+    # -- storage -------------------------------------------------------------------------------
+
+    def _append(self, sigs: np.ndarray, ids: np.ndarray) -> int:
+        start, end = self._size, self._size + len(sigs)
+        if end > len(self._sigs):
+            capacity = max(end, len(self._sigs) * 3 // 2)
+            self._sigs, self._ids = _resized(self._sigs, capacity), _resized(self._ids, capacity)
+        self._sigs[start:end], self._ids[start:end] = sigs, ids
+        self._size = end
+        return start
+
+    def _bulk(self, sigs: np.ndarray, ids: np.ndarray) -> None:
+        self._merge_tail()
+        start = self._append(sigs, ids)
+        keys, rows = [self._keys], [self._key_rows]
+        for chunk in range(0, len(sigs), 65536):  # bounds the uint64 temporaries
+            part = _band_keys(sigs[chunk : chunk + 65536], self.bands, self.rows)
+            keys.append(part.ravel())
+            rows.append(np.repeat(np.arange(start + chunk, start + chunk + len(part),
+                                            dtype=np.int32), self.bands))
+        all_keys, all_rows = np.concatenate(keys), np.concatenate(rows)
+        order = np.argsort(all_keys, kind="stable")
+        self._keys, self._key_rows = all_keys[order], all_rows[order]
+
+    def _merge_tail(self) -> None:
+        if not self._tail:
+            return
+        keys = self._tail_keys[: self._tail].ravel()
+        rows = np.repeat(self._tail_rows[: self._tail], self.bands)
+        order = np.argsort(keys, kind="stable")
+        at = np.searchsorted(self._keys, keys[order], side="right")
+        self._keys = np.insert(self._keys, at, keys[order])
+        self._key_rows = np.insert(self._key_rows, at, rows[order])
+        self._tail = 0
+
+    def _candidates(self, keys: np.ndarray) -> np.ndarray:
+        low = np.searchsorted(self._keys, keys, side="left")
+        high = np.searchsorted(self._keys, keys, side="right")
+        found = [self._key_rows[a:b] for a, b in zip(low, high, strict=True) if b > a]
+        if self._tail:
+            hits = (self._tail_keys[: self._tail] == keys).any(axis=1)
+            found.append(self._tail_rows[: self._tail][hits])
+        return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int32)
+
+
+def _epoch(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: give it a zone (the store keeps UTC)")
+    return int(moment.timestamp())
+
+
+def _resized(array: np.ndarray, rows: int) -> np.ndarray:
+    grown = np.empty((rows, *array.shape[1:]), dtype=array.dtype)
+    count = min(rows, len(array))
+    grown[:count] = array[:count]
+    return grown
+
+
+def _stored_text(store: Store, article_id: int) -> str | None:
+    with store.session() as session:
+        return session.scalar(select(Article.text).where(Article.id == article_id))

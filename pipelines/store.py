@@ -1,0 +1,62 @@
+"""The store stage: the article, its story and its topic matches, written once."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Self
+
+from scrapy.exceptions import DropItem
+
+from pipelines.db import Store
+from pipelines.dedupe import canonical_url
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from crawler.items import ArticleItem
+
+logger = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    """Writes each surviving article, and remembers its URLs so no later round refetches them."""
+
+    def __init__(self, store: Store, stats: StatsCollector) -> None:
+        self.store = store
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(Store.open(crawler.settings["NEWSWATCH_DATABASE_URL"]), crawler.stats)
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        source_id = self.store.source_id(item.source)
+        article_id = self.store.add_article(
+            {
+                "source_id": source_id,
+                "url": item.url,
+                "canonical_url": item.canonical_url,
+                "title": item.title,
+                "text": item.text,
+                "language": item.language,
+                "author": item.author,
+                "published": item.published,
+                "fingerprint": item.fingerprint,
+            },
+            story_id=item.story_of,
+            scores=item.scores,
+        )
+        if article_id is None:
+            self.stats.inc_value("store/duplicate")
+            raise DropItem(f"stored concurrently: {item.url}")
+        self.store.record_pages({item.canonical_url or "", canonical_url(item.url)} - {""},
+                                url=item.url, source_id=source_id, outcome="stored",
+                                article_id=article_id, title=item.title)
+        self.stats.inc_value("store/stored")
+        matched = [s for s in item.scores if s.matched]
+        for score in matched:
+            self.stats.inc_value(f"classify/matched/{score.topic}")
+        logger.info("[%s] stored #%d %s%s", item.source, article_id, item.title or item.url,
+                    f" (matches {', '.join(s.topic for s in matched)})" if matched else "")
+        return item

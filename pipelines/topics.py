@@ -1,0 +1,308 @@
+"""Topic definitions: the pydantic model of a topic, the built-in topics, and their compiled form.
+
+A topic is data, never code: the built-in ``ai-research-policy`` topic is the TOML file in
+``pipelines/topic_data/`` and goes through the same `TopicConfig` model as a user's ``[[topics]]``
+entry. `resolve_topics` merges the user's entries with the built-ins and compiles each into a
+`Topic` once per crawl, so scoring an article never builds a regular expression.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+logger = logging.getLogger(__name__)
+
+TOPIC_DATA = Path(__file__).with_name("topic_data")
+DEFAULT_TOPIC = "ai-research-policy"
+
+Where = Literal["title", "lead", "body"]
+Mode = Literal["require", "boost", "penalty", "compete"]
+ALL_WHERE: tuple[Where, ...] = ("title", "lead", "body")
+
+_LATIN_ALNUM = "A-Za-z0-9"
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3130-\u318f]")
+
+
+class TermSet(BaseModel):
+    """Terms of one language that share a weight and the places where they count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lang: str = Field("any", pattern=r"^(any|[a-z]{2,3})$")
+    weight: float = Field(1.0, gt=0, le=10)
+    where: list[Where] = Field(default_factory=lambda: list(ALL_WHERE), min_length=1)
+    match: list[str] = Field(min_length=1)
+
+    @field_validator("match")
+    @classmethod
+    def _patterns_compile(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            for variant in split_variants(entry):
+                pattern = variant_regex(variant)
+                try:
+                    compiled = re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"{entry!r} is not a valid pattern: {exc}") from exc
+                if compiled.groups:
+                    raise ValueError(f"{entry!r} has a capturing group: write (?:...) instead of (...)")
+        return entries
+
+
+class TermGroup(BaseModel):
+    """One kind of evidence (e.g. "an AI concept") and how it moves the score."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Mode = "require"
+    weight: float = Field(1.0, ge=0, le=20)
+    saturation: float = Field(1.0, gt=0, le=20)
+    against: str | None = None
+    description: str = ""
+    sets: list[TermSet] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _compete_needs_against(self) -> TermGroup:
+        if self.mode == "compete" and not self.against:
+            raise ValueError('mode "compete" needs `against`: the group whose subject this one competes with')
+        return self
+
+
+class LocationWeights(BaseModel):
+    """How much a match counts by where it is: the title and lead say what an article is about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: float = Field(1.0, ge=0)
+    lead: float = Field(0.7, ge=0)
+    body: float = Field(0.4, ge=0)
+    body_end: float = Field(0.2, ge=0)
+    list_line: float = Field(0.1, ge=0)
+
+
+class ExampleArticle(BaseModel):
+    """An article shipped with a topic as a "more like this" (or "not like this") example."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = ""
+    text: str = Field(min_length=1)
+    label: bool
+
+
+class TopicConfig(BaseModel):
+    """A topic as written in TOML.
+
+    ``threshold`` is on the score's scale, a probability-like number in 0..1 (see
+    pipelines/classify.py); ``prior`` is the log-odds when every required group is fully evidenced.
+    ``terms`` maps group names to `TermGroup`. A user entry whose name is a built-in topic's
+    overrides only the fields it sets (``terms`` is merged group by group).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+    description: str = ""
+    enabled: bool = True
+    threshold: float = Field(0.5, ge=0, le=1)
+    prior: float = Field(2.0, ge=-20, le=20)
+    lead_sentences: int = Field(2, ge=0, le=10)
+    locations: LocationWeights = Field(default_factory=LocationWeights)
+    terms: dict[str, TermGroup] = Field(default_factory=dict)
+    examples: list[ExampleArticle] = Field(default_factory=list)
+    example_weight: float = Field(3.0, ge=0, le=20)
+    example_similarity: float = Field(0.3, ge=0, lt=1)
+    example_neighbours: int = Field(3, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _groups_consistent(self) -> TopicConfig:
+        for name, group in self.terms.items():
+            if group.against is not None and group.against not in self.terms:
+                raise ValueError(f"terms.{name}.against: no group named {group.against!r} in this topic")
+        if self.terms and not any(g.mode in ("require", "boost") for g in self.terms.values()):
+            raise ValueError('terms: at least one group must have mode "require" or "boost"')
+        return self
+
+
+@dataclass(frozen=True)
+class CompiledTerm:
+    """One alternative of a group's regex: what a match means and where it may count."""
+
+    canonical: str | None  # None for a bare regex: the matched text names itself
+    weight: float
+    where: frozenset[str]
+
+
+@dataclass(frozen=True)
+class GroupMatcher:
+    """A group compiled for one language: one alternation, capturing group i <-> terms[i - 1]."""
+
+    name: str
+    group: TermGroup
+    regex: re.Pattern[str]
+    terms: tuple[CompiledTerm, ...]
+
+
+class Topic:
+    """A topic ready to score: its config plus regexes compiled once per language.
+
+    Not a dataclass: it carries caches (compiled matchers, example vectors) that classify fills.
+    """
+
+    def __init__(self, config: TopicConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self.threshold = config.threshold
+        self.languages = {s.lang for g in config.terms.values() for s in g.sets} - {"any"}
+        self._matchers: dict[str | None, tuple[GroupMatcher, ...]] = {}
+        self.cache: dict[Any, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"Topic({self.name!r}, threshold={self.threshold})"
+
+    def matchers(self, language: str | None) -> tuple[GroupMatcher, ...]:
+        """The groups' regexes for `language`; a language the topic has no terms for gets all terms."""
+        key = language if language in self.languages else None
+        if key not in self._matchers:
+            self._matchers[key] = tuple(
+                m for name, group in self.config.terms.items() if (m := _compile_group(name, group, key))
+            )
+        return self._matchers[key]
+
+
+def split_variants(entry: str) -> list[str]:
+    """``"A = B = C"`` -> aliases; a bare ``re:`` entry is one pattern even if it contains ' = '."""
+    if entry.startswith("re:"):
+        return [entry]
+    return [v.strip() for v in entry.split(" = ") if v.strip()]
+
+
+def variant_regex(variant: str) -> str:
+    """The regex for one surface form, with the boundary and spacing rules of its script.
+
+    Latin words match only as whole words ("AI" not inside "KAIST" or "OpenAI"); Korean terms match
+    as substrings (particles attach to them) with optional spaces, since Korean spacing of
+    compounds varies ("AI 기본법", "AI기본법").
+    """
+    if variant.startswith("re:"):
+        return variant[3:]
+    hangul = bool(_HANGUL.search(variant))
+    letters = [c for c in variant if c.isascii() and c.isalpha()]
+    acronym = len(letters) >= 2 and all(c.isupper() for c in letters)
+    if hangul:
+        chunks = re.findall(r"[A-Za-z0-9&]+|[^\sA-Za-z0-9&]+", variant)
+        body = r"\s*".join(re.escape(c) for c in chunks)
+    else:
+        words = [re.escape(w).replace(r"\-", r"[\s-]?") for w in variant.split()]
+        body = r"[\s-]+".join(words)
+        last = variant[-1]
+        if last.isascii() and last.isalpha() and (acronym or (last.islower() and len(letters) >= 3)):
+            body += "s?" if acronym else "(?:s|es)?"
+    if not acronym:
+        body = f"(?i:{body})"
+    if variant[0].isascii() and variant[0].isalnum():
+        body = f"(?<![{_LATIN_ALNUM}])" + body
+    if variant[-1].isascii() and variant[-1].isalnum():
+        body += f"(?![{_LATIN_ALNUM}])"
+    return body
+
+
+def _compile_group(name: str, group: TermGroup, language: str | None) -> GroupMatcher | None:
+    alternatives: list[tuple[int, str, CompiledTerm]] = []
+    for term_set in group.sets:
+        if language is not None and term_set.lang not in (language, "any"):
+            continue
+        where = frozenset(term_set.where)
+        for entry in term_set.match:
+            variants = split_variants(entry)
+            canonical = None if variants[0].startswith("re:") else variants[0]
+            term = CompiledTerm(canonical, term_set.weight, where)
+            for variant in variants:
+                # Longer literals first, so "AI 반도체" wins over "AI" at the same position.
+                rank = 10_000 if variant.startswith("re:") else len(variant)
+                alternatives.append((rank, variant_regex(variant), term))
+    if not alternatives:
+        return None
+    alternatives.sort(key=lambda a: -a[0])
+    regex = re.compile("|".join(f"({pattern})" for _, pattern, _ in alternatives))
+    return GroupMatcher(name, group, regex, tuple(t for _, _, t in alternatives))
+
+
+def load_topic_file(path: str | Path) -> TopicConfig:
+    """Read one topic from a TOML file (the format of the built-in topic)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ValueError(f"topic file {path} not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"topic file {path} is not valid TOML: {exc}") from exc
+    return _validate(data, f"topic file {path}")
+
+
+def builtin_topics() -> list[TopicConfig]:
+    """The topics that ship with the package, one TOML file each in pipelines/topic_data/."""
+    return [load_topic_file(p) for p in sorted(TOPIC_DATA.glob("*.toml"))]
+
+
+def resolve_topics(user: list[TopicConfig | dict[str, Any]] | None = None) -> list[Topic]:
+    """Merge the user's topic entries with the built-ins and compile them.
+
+    No entries -> the built-in topics. An entry named like a built-in overrides only the fields it
+    sets (``{name = "ai-research-policy", threshold = 0.6}``; ``enabled = false`` drops it); any
+    other entry is a new topic and must define ``terms``. Two entries with one name are an error.
+    """
+    builtins = {c.name: c for c in builtin_topics()}
+    configs = dict(builtins)
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(user or []):
+        where = f'topics[{i}] "{entry.get("name", "?") if isinstance(entry, dict) else entry.name}"'
+        config = entry if isinstance(entry, TopicConfig) else _validate(entry, where)
+        if config.name in seen:
+            raise ValueError(
+                f'topics[{seen[config.name]}] and topics[{i}] are both named "{config.name}": '
+                "give each topic a unique name"
+            )
+        seen[config.name] = i
+        if config.name in builtins:
+            configs[config.name] = _override(builtins[config.name], config, where)
+        elif not config.terms:
+            raise ValueError(
+                f"{where}: terms: a new topic needs at least one term group "
+                f"(only built-in topics - {', '.join(sorted(builtins))} - can be given by name alone)"
+            )
+        else:
+            configs[config.name] = config
+    return [Topic(c) for c in configs.values() if c.enabled]
+
+
+def _override(base: TopicConfig, user: TopicConfig, where: str) -> TopicConfig:
+    data = base.model_dump()
+    for field in user.model_fields_set - {"name"}:
+        value = getattr(user, field)
+        if field == "terms":
+            data["terms"] = {**data["terms"], **{k: g.model_dump() for k, g in value.items()}}
+        else:
+            data[field] = value.model_dump() if isinstance(value, BaseModel) else value
+            if field == "examples":
+                data[field] = [e.model_dump() for e in value]
+    return _validate(data, where)
+
+
+def _validate(data: dict[str, Any], where: str) -> TopicConfig:
+    """Validate one topic, turning pydantic's report into one line per field that names the fix."""
+    try:
+        return TopicConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "(topic)"
+            value = repr(err.get("input"))[:60]
+            problems.append(f"{field}: {err['msg']} (got {value})")
+        raise ValueError(f"{where}: " + "; ".join(problems)) from None

@@ -1,0 +1,531 @@
+"""The `newswatch` command line and daemon: thin wiring over crawler/ and pipelines/."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from crawler.config import Config, ConfigError, find_config, load_config, parse_duration
+from pipelines.report import FORMATS, render
+
+logger = logging.getLogger("newswatch")
+
+
+class ConfigProblem(click.ClickException):
+    """An unusable config file: exit 2, like any other usage error."""
+
+    exit_code = 2
+
+
+def _load(ctx: click.Context) -> Config:
+    try:
+        return load_config(find_config(ctx.obj["config"]))
+    except ConfigError as exc:
+        raise ConfigProblem(str(exc)) from None
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("scrapy", "twisted", "trafilatura", "htmldate", "alembic", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+              help="Config file (default: $NEWSWATCH_CONFIG, else ./newswatch.toml).")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail, Scrapy's included.")
+@click.version_option(package_name="newswatch")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
+    """Watch news portals, keep the articles about your topics, mail one digest a day."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+    _setup_logging(verbose)
+
+
+@cli.command()
+@click.option("--source", "source_names", multiple=True, help="Crawl only this source (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              help="Summary format.")
+@click.pass_context
+def crawl(ctx: click.Context, source_names: tuple[str, ...], fmt: str) -> None:
+    """Run one crawl round of every (or one) source, then exit.
+
+    Failing sources are recorded and reported; the exit code is still 0.
+    """
+    from crawler.run import crawl_round
+
+    config = _load(ctx)
+    try:
+        chosen = [config.source(name) for name in source_names] or None
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not (chosen or config.sources):
+        raise ConfigProblem("no [[sources]] in the config; add one (see `newswatch init`)")
+    results = crawl_round(config, chosen)
+    rows = [r.to_json() for r in results]
+    click.echo(render(rows, fmt, ["source", "status", "new_articles", "skipped", "failures",
+                                  "error"]))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table")
+@click.pass_context
+def sources(ctx: click.Context, fmt: str) -> None:
+    """Each source's health: stored articles, last run and status, failure streak, last error."""
+    from pipelines.db import Store
+    from pipelines.health import source_rows
+
+    config = _load(ctx)
+    store = Store.open(config.database_url)
+    store.sync_sources(config.sources)
+    rows = source_rows(store, config)
+    click.echo(render(rows, fmt, ["name", "kind", "articles", "last_run", "last_status",
+                                  "failures", "health", "last_error"]))
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="FILE_OR_URL...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--language", default=None, help="Language hint, e.g. ko.")
+def extract(inputs: tuple[str, ...], fmt: str, language: str | None) -> None:
+    """Show what the clean stage makes of pages (files or URLs); JSON Lines with --format json."""
+    from pipelines.extract import extract_article
+
+    for target in inputs:
+        body, url, content_type = _read_input(target)
+        article = extract_article(body, url, content_type, language)
+        if fmt == "json":
+            click.echo(json.dumps(_article_json(article), ensure_ascii=False))
+        else:
+            click.echo(_article_text(target, article))
+
+
+def _article_json(article: Any) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "text": article.text,
+        "published": article.published.isoformat() if article.published else None,
+        "language": article.language,
+        "author": article.author,
+        "canonical_url": article.canonical_url,
+    }
+
+
+def _article_text(target: str, article: Any) -> str:
+    lines = [f"== {target}", f"title:     {article.title or ''}",
+             f"published: {article.published.isoformat() if article.published else ''}",
+             f"language:  {article.language or ''}", f"author:    {article.author or ''}", "",
+             article.text or "(no article text found)", ""]
+    return "\n".join(lines)
+
+
+def _read_input(target: str) -> tuple[bytes, str, str | None]:
+    """A page from a file or a URL, with the Content-Type the server sent (files have none)."""
+    if target.startswith(("http://", "https://")):
+        request = urllib.request.Request(target, headers={"User-Agent": "newswatch/0.1"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.read(), response.geturl(), response.headers.get("Content-Type")
+        except OSError as exc:
+            raise click.ClickException(f"{target}: could not fetch: {exc}") from None
+    path = Path(target)
+    if not path.is_file():
+        raise click.BadParameter(f"{target}: no such file (give a file path or an http(s) URL)")
+    body = path.read_bytes()
+    if path.suffix == ".gz":
+        import gzip
+
+        body = gzip.decompress(body)
+    return body, path.resolve().as_uri(), None
+
+
+# -- inspecting matches ----------------------------------------------------------------------
+
+
+def _topics(config: Config | None) -> list[Any]:
+    from pipelines.topics import resolve_topics
+
+    try:
+        return resolve_topics(config.topics if config else None)
+    except ValueError as exc:
+        raise ConfigProblem(f"invalid [[topics]]: {exc}") from None
+
+
+def _store(config: Config) -> Any:
+    from pipelines.db import Store
+
+    return Store.open(config.database_url)
+
+
+@cli.command()
+@click.option("--since", default="7d", show_default=True,
+              help="Only matches first seen this recently (e.g. 12h, 7d, 30d).")
+@click.option("--topic", help="Only this topic.")
+@click.option("--source", help="Only stories whose best article is from this source.")
+@click.option("--search", help="Only articles whose title or text contains TEXT.")
+@click.option("--min-score", type=float, help="Only matches scoring at least this.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table")
+@click.pass_context
+def matches(ctx: click.Context, since: str, topic: str | None, source: str | None,
+            search: str | None, min_score: float | None, fmt: str) -> None:
+    """Stored matches, one row per story and topic, best first."""
+    from pipelines.queries import story_matches
+
+    config = _load(ctx)
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    with _store(config).session() as session:
+        rows = story_matches(session, since=datetime.now(UTC) - window, topic=topic,
+                             source=source, search=search, min_score=min_score)
+    data = [r.to_json() for r in rows]
+    if fmt != "json":
+        for row in data:
+            row["also_in"] = [place["source"] for place in row["also_in"]]
+            row["date"] = (row["published"] or row["first_seen"]).strftime("%m-%d")
+    columns = ["id", "score", "topic", "source", "date", "title", "also_in"]
+    if fmt == "csv":
+        columns = ["id", "url", "title", "source", "topic", "score", "published", "first_seen",
+                   "also_in"]
+    click.echo(render(data, fmt, columns))
+
+
+@cli.command()
+@click.argument("article_id", type=int, metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def show(ctx: click.Context, article_id: int, fmt: str) -> None:
+    """One stored article: its text, every topic's score and reasons, its labels, its copies."""
+    from pipelines.views import article_report, format_report
+
+    config = _load(ctx)
+    with _store(config).session() as session:
+        report = article_report(session, article_id)
+    if report is None:
+        raise click.ClickException(f"no article #{article_id}; `newswatch matches` lists the ids")
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str)
+               if fmt == "json" else format_report(report))
+
+
+@cli.command()
+@click.argument("target", metavar="FILE_OR_URL")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--language", default=None, help="Language hint, e.g. ko.")
+@click.pass_context
+def explain(ctx: click.Context, target: str, fmt: str, language: str | None) -> None:
+    """Clean a page and score it against every topic, with the reasons; stores nothing."""
+    from pipelines.classify import score_all
+    from pipelines.extract import extract_article
+    from pipelines.views import format_scores
+
+    config = _load_optional(ctx)
+    body, url, content_type = _read_input(target)
+    article = extract_article(body, url, content_type, language)
+    scores = score_all(article.title, article.text, article.language, _topics(config))
+    if fmt == "json":
+        click.echo(json.dumps({**_article_json(article), "scores": [s.to_json() for s in scores]},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(_article_text(target, article))
+    click.echo(format_scores([s.to_json() for s in scores]))
+
+
+def _load_optional(ctx: click.Context) -> Config | None:
+    """The config when there is one: `explain` works without, on the built-in topics."""
+    path = find_config(ctx.obj["config"])
+    if ctx.obj["config"] is None and not path.exists():
+        return None
+    return _load(ctx)
+
+
+@cli.command()
+@click.option("--topic", help="Re-score only against this topic.")
+@click.pass_context
+def rescore(ctx: click.Context, topic: str | None) -> None:
+    """Score every stored article again, e.g. after a topic or threshold changed."""
+    from pipelines.rescore import rescore as rescore_articles
+
+    config = _load(ctx)
+    topics = _topics(config)
+    if topic:
+        topics = [t for t in topics if t.name == topic]
+        if not topics:
+            raise click.BadParameter(f"no topic named {topic!r}", param_hint="--topic")
+    report = rescore_articles(_store(config), topics)
+    click.echo(f"rescored {report.articles} articles: {report.added} new matches, "
+               f"{report.removed} removed")
+
+
+@cli.command()
+@click.argument("article_id", type=int, metavar="ID")
+@click.argument("verdict", type=click.Choice(["relevant", "irrelevant"]))
+@click.option("--topic", help="The topic the verdict is about (default: the first topic).")
+@click.pass_context
+def label(ctx: click.Context, article_id: int, verdict: str, topic: str | None) -> None:
+    """Record a reader's verdict on an article; scoring learns from it."""
+    from pipelines.rescore import rescore as rescore_articles
+    from pipelines.rescore import set_label
+
+    config = _load(ctx)
+    topics = _topics(config)
+    names = [t.name for t in topics]
+    topic = topic or names[0]
+    if topic not in names:
+        raise click.BadParameter(f"no topic named {topic!r} (topics: {', '.join(names)})",
+                                 param_hint="--topic")
+    store = _store(config)
+    try:
+        set_label(store, article_id, topic, verdict == "relevant")
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    rescore_articles(store, [t for t in topics if t.name == topic], article_ids=[article_id])
+    click.echo(f"article #{article_id} labelled {verdict} for {topic}")
+
+
+# -- the digest, first steps -------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--preview", "mode", flag_value="preview", default=True,
+              help="Render the next digest without marking anything (the default).")
+@click.option("--send", "mode", flag_value="send", help="Send the digest now.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="With --preview: also write the HTML part to this file.")
+@click.pass_context
+def digest(ctx: click.Context, mode: str, html_file: str | None) -> None:
+    """Preview the next digest, or send it now."""
+    from pipelines.digest import preview_digest, send_pending
+    from pipelines.health import attention
+
+    config = _load(ctx)
+    store = _store(config)
+    notes = attention(store, config)
+    if mode == "preview":
+        content = preview_digest(store, config.digest, attention=notes)
+        click.echo(f"Subject: {content.subject}\n\n{content.text}")
+        if html_file:
+            Path(html_file).write_text(content.html, encoding="utf-8")
+            click.echo(f"(HTML written to {html_file})", err=True)
+        return
+    try:
+        results = send_pending(store, config.digest, base_dir=config.base_dir, attention=notes)
+    except Exception as exc:
+        raise click.ClickException(str(exc)) from None
+    if not results:
+        click.echo("nothing to send: no new matches (set digest.send_empty = true to mail anyway)")
+    for result in results:
+        click.echo(str(result))
+    if any(not getattr(r, "ok", True) for r in results):
+        ctx.exit(1)
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_context
+def init(ctx: click.Context, path: str | None, force: bool) -> None:
+    """Write a starter newswatch.toml with real Korean and English sources, every key explained."""
+    from importlib.resources import files
+
+    target = Path(path) if path else find_config(ctx.obj["config"])
+    if target.exists() and not force:
+        raise click.ClickException(f"{target} exists; pass --force to overwrite it")
+    target.write_text(files("crawler").joinpath("data/newswatch.toml").read_text("utf-8"),
+                      encoding="utf-8")
+    click.echo(f"wrote {target}; edit [digest] and the sources, then run: newswatch crawl")
+
+
+# -- the daemon ----------------------------------------------------------------------------------
+
+
+class Daemon:
+    """Crawls each source on its own interval in a child process, and sends the daily digest.
+
+    Each round is a child process (`newswatch crawl --source NAME`) with a hard time limit:
+    Twisted's reactor runs once per process, and a hung or leaking crawl is killed without
+    taking the daemon down.
+    """
+
+    def __init__(self, config_path: Path, config: Config) -> None:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        self.config_path = config_path
+        self.config = config
+        self.scheduler = BlockingScheduler(
+            executors={"default": ThreadPoolExecutor(config.crawl.parallel_rounds)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+            timezone="UTC",
+        )
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def schedule(self, now: datetime | None = None) -> None:
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        from crawler.timing import digest_missed, first_crawl_at
+        from pipelines.db import Store
+
+        now = now or datetime.now(UTC)
+        store = Store.open(self.config.database_url)
+        store.sync_sources(self.config.sources)
+        last_runs = {row.name: row.last_run_at for row in store.sources()}
+        overdue = 0
+        for source in self.config.sources:
+            if not source.enabled:
+                continue
+            every = source.interval
+            first = first_crawl_at(last_runs.get(source.name), every, now, overdue, SPREAD)
+            overdue += first <= now + SPREAD * overdue
+            jitter = max(1, min(60, int(every.total_seconds() * 0.05)))
+            self.scheduler.add_job(
+                self.crawl_source, IntervalTrigger(seconds=every.total_seconds(), jitter=jitter),
+                args=[source.name], id=f"crawl:{source.name}", next_run_time=first,
+            )
+            logger.info("scheduled %s every %s, first at %s", source.name, source.every,
+                        first.isoformat(timespec="seconds"))
+        digest = self.config.digest
+        hour, minute = digest.at.split(":")
+        tz = ZoneInfo(digest.timezone)
+        kwargs: dict[str, Any] = {}
+        if digest_missed(store.last_digest_at(), digest.at, tz, now):
+            kwargs["next_run_time"] = now + timedelta(seconds=30)
+            logger.info("a digest was missed while newswatch was down: sending it in 30s")
+        self.scheduler.add_job(self.send_digest, CronTrigger(hour=hour, minute=minute, timezone=tz),
+                               id="digest", **kwargs)
+        logger.info("digest daily at %s %s", digest.at, digest.timezone)
+
+    def crawl_source(self, name: str) -> None:
+        from crawler.timing import backoff
+        from pipelines.db import Store
+
+        if self.stopping.is_set():
+            return
+        source = self.config.source(name)
+        store = Store.open(self.config.database_url)
+        row = next(r for r in store.sources() if r.name == name)
+        wait = backoff(source.interval, row.consecutive_failures, self.config.crawl.backoff_after)
+        if row.last_run_at and datetime.now(UTC) - row.last_run_at < wait - timedelta(seconds=5):
+            logger.info("[%s] backing off after %d failed rounds; next try after %s", name,
+                        row.consecutive_failures, (row.last_run_at + wait).isoformat("T", "seconds"))
+            return
+        limit = parse_duration(self.config.crawl.round_timeout).total_seconds()
+        command = [sys.executable, "-m", "scheduler", "--config", str(self.config_path), "crawl",
+                   "--source", name, "--format", "json"]
+        logger.info("[%s] crawl round starting", name)
+        with self.lock:
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, start_new_session=True)
+            self.children[name] = child
+        try:
+            out, _ = child.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill(child)
+            store.abandon_runs(row.id, f"crawl round killed after {int(limit)}s (round_timeout)")
+            logger.error("[%s] crawl round killed after %ds", name, limit)
+            return
+        finally:
+            with self.lock:
+                self.children.pop(name, None)
+        if child.returncode != 0:
+            store.abandon_runs(row.id, f"crawl round exited with code {child.returncode}")
+            logger.error("[%s] crawl round failed (exit %d)", name, child.returncode)
+            return
+        for result in json.loads(out or b"[]"):
+            logger.info("[%s] round %s: %d new, %d skipped, %d failures%s", name,
+                        result["status"], result["new_articles"], result["skipped"],
+                        result["failures"], f" ({result['error']})" if result["error"] else "")
+
+    def send_digest(self) -> None:
+        from pipelines.db import Store
+        from pipelines.digest import send_pending
+        from pipelines.health import attention
+
+        store = Store.open(self.config.database_url)
+        try:
+            results = send_pending(store, self.config.digest, base_dir=self.config.base_dir,
+                                   attention=attention(store, self.config))
+        except Exception:
+            logger.exception("digest failed; it stays pending and is retried at the next run")
+            return
+        for result in results:
+            logger.info("digest: %s", result)
+
+    def stop(self, signum: int, _frame: Any = None) -> None:
+        """Stop scheduling, give running rounds a grace period, then kill what is left."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        logger.info("signal %d: stopping; running rounds get %ds to finish", signum,
+                    self.config.crawl.stop_grace_seconds)
+        threading.Thread(target=self._shutdown, daemon=True).start()
+
+    def _shutdown(self) -> None:
+        deadline = time.monotonic() + self.config.crawl.stop_grace_seconds
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.children:
+                    break
+            time.sleep(0.2)
+        with self.lock:
+            for name, child in self.children.items():
+                logger.warning("[%s] killing crawl round still running after the grace period",
+                               name)
+                _kill(child)
+        self.scheduler.shutdown(wait=True)
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        self.schedule()
+        logger.info("newswatch daemon running with %d sources", len(self.config.sources))
+        self.scheduler.start()
+        logger.info("newswatch daemon stopped")
+
+
+SPREAD = timedelta(seconds=15)
+
+
+def _kill(child: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+
+
+@cli.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the daemon: crawl each source on its interval, mail the digest daily."""
+    config = _load(ctx)
+    if not config.sources:
+        raise ConfigProblem("no [[sources]] in the config; add one (see `newswatch init`)")
+    Daemon(find_config(ctx.obj["config"]).resolve(), config).run()
+
+
+def main() -> None:
+    cli(obj={})
+
+
+if __name__ == "__main__":
+    main()
