@@ -98,8 +98,8 @@ def sources(ctx: click.Context, fmt: str) -> None:
     store = Store.open(config.database_url)
     store.sync_sources(config.sources)
     rows = source_rows(store, config)
-    click.echo(render(rows, fmt, ["name", "kind", "articles", "last_run", "last_status",
-                                  "failures", "health", "last_error"]))
+    click.echo(render(rows, fmt, ["name", "articles", "last_run", "last_status", "failures",
+                                  "health", "last_error"]))
 
 
 @cli.command()
@@ -204,6 +204,8 @@ def matches(ctx: click.Context, since: str, topic: str | None, source: str | Non
             row["also_in"] = [place["source"] for place in row["also_in"]]
             row["date"] = (row["published"] or row["first_seen"]).strftime("%m-%d")
     columns = ["id", "score", "topic", "source", "date", "title", "also_in"]
+    if len({row["topic"] for row in data}) <= 1:
+        columns.remove("topic")
     if fmt == "csv":
         columns = ["id", "url", "title", "source", "topic", "score", "published", "first_seen",
                    "also_in"]

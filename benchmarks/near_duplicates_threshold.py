@@ -24,7 +24,6 @@ import json
 import random
 import re
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -75,12 +74,16 @@ def render(paras: list[str], outlet: dict, block: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def edit(paras: list[str], lang: str, added: dict, rng: random.Random) -> list[str]:
-    """A syndicated copy's edits, each with probability one half (at least one)."""
+EDITS = ("drop_last", "add_line", "drop_sentence", "change_word")
+
+
+def edit(paras: list[str], lang: str, added: dict, rng: random.Random,
+         edits: tuple[str, ...] | None = None) -> list[str]:
+    """A syndicated copy's edits: the given ones, or each with probability one half."""
     paras = list(paras)
-    chosen = [name for name in ("drop_last", "add_line", "drop_sentence", "change_word")
-              if rng.random() < 0.5] or [rng.choice(("drop_last", "add_line"))]
-    for name in chosen:
+    if edits is None:
+        edits = tuple(e for e in EDITS if rng.random() < 0.5) or (rng.choice(EDITS[:2]),)
+    for name in edits:
         if name == "drop_last" and len(paras) > 2:
             paras.pop()
         elif name == "add_line":
@@ -99,37 +102,40 @@ def edit(paras: list[str], lang: str, added: dict, rng: random.Random) -> list[s
     return paras
 
 
+COPIES = {"copy: template": (), "copy: drop last": ("drop_last",),
+          "copy: add line": ("add_line",), "copy: random edits": None}
+
+
 def build_pairs(draws: int, seed: int) -> dict[str, list[Pair]]:
+    """Pairs per class; classes starting with "copy" are the ones that must merge."""
     stories, rewrites, templates = load_stories()
     rng = random.Random(seed)
-    outlets = {lang: [o for o in templates["outlet"] if o["language"] == lang] for lang in "ko en"
-               .split()}
-    blocks = templates["block"]
+    outlets = {lang: [o for o in templates["outlet"] if o["language"] == lang]
+               for lang in ("ko", "en")}
     names = {lang: [n for n in stories if language(n) == lang and ".rewrite" not in n]
              for lang in ("ko", "en")}
-    pairs: dict[str, list[Pair]] = {"copy": [], "rewrite": [], "same-outlet footer": [],
-                                    "same-outlet series": [], "random": []}
-    for name, paras in stories.items():
-        if ".rewrite" in name:
-            continue
-        lang = language(name)
-        for _ in range(max(3, draws // 5)):
-            a, b = rng.sample(outlets[lang], 2)
-            pairs["copy"].append((render(paras, a),
-                                  render(edit(paras, lang, templates["added"], rng), b)))
+    pairs: dict[str, list[Pair]] = {name: [] for name in COPIES}
+    pairs.update({"rewrite": [], "same-outlet footer": [], "same-outlet series": [], "random": []})
+    for name in names["ko"] + names["en"]:
+        lang, paras = language(name), stories[name]
+        for copy, edits in COPIES.items():
+            for _ in range(max(1, draws // 10) * (4 if edits is None else 1)):
+                a, b = rng.sample(outlets[lang], 2)
+                changed = edit(paras, lang, templates["added"], rng, edits)
+                pairs[copy].append((render(paras, a), render(changed, b)))
     for original, rewrite in rewrites.values():
         lang = language(original)
         for _ in range(draws * 3):
-            a, b = rng.choice(outlets[lang]), rng.choice(outlets[lang])
-            first, second = stories[original], stories[rewrite]
+            second = stories[rewrite]
             if rng.random() < 0.5:
                 second = edit(second, lang, templates["added"], rng)
-            pairs["rewrite"].append((render(first, a), render(second, b)))
+            pairs["rewrite"].append((render(stories[original], rng.choice(outlets[lang])),
+                                     render(second, rng.choice(outlets[lang]))))
     for lang in ("ko", "en"):
         for _ in range(draws * 10):
             x, y = rng.sample(names[lang], 2)
             outlet = rng.choice(outlets[lang])
-            for block in (b for b in blocks if b["language"] == lang):
+            for block in (b for b in templates["block"] if b["language"] == lang):
                 pairs[f"same-outlet {block['kind']}"].append(
                     (render(stories[x], outlet, block), render(stories[y], outlet, block)))
             pairs["random"].append((render(stories[x], rng.choice(outlets[lang])),
@@ -157,38 +163,58 @@ def table(title: str, classes: dict[str, np.ndarray]) -> None:
         print(f"{name:<22}{len(values):>6}   {summary(values)}")
 
 
+def gap(classes: dict[str, np.ndarray]) -> tuple[float, float]:
+    """(lowest copy, highest non-copy)."""
+    low = min(v.min() for c, v in classes.items() if c.startswith("copy"))
+    high = max(v.max() for c, v in classes.items() if not c.startswith("copy"))
+    return float(low), float(high)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     pairs = build_pairs(args.draws, args.seed)
-    negatives = [c for c in pairs if c != "copy"]
-    print(f"pairs: {', '.join(f'{c} {len(p)}' for c, p in pairs.items())}")
-    print(f"\ngap = lowest copy - highest non-copy, exact Jaccard, per shingle length k")
-    print(f"{'k':>3} {'min copy':>9} {'max non-copy':>13} {'gap':>7} {'midpoint':>9}")
+    korean = {c: [bool(re.search("[가-힣]", a)) for a, _ in ps] for c, ps in pairs.items()}
+    print("pairs: " + ", ".join(f"{c} {len(p)}" for c, p in pairs.items()))
+    print("\nexact Jaccard: lowest copy / highest non-copy (gap), per shingle length k")
+    print(f"{'k':>3} {'all':>22} {'Korean':>22} {'English':>22}")
     by_k: dict[int, dict[str, np.ndarray]] = {}
     for k in KS:
         by_k[k] = {c: exact(p, k) for c, p in pairs.items()}
-        low = by_k[k]["copy"].min()
-        high = max(by_k[k][c].max() for c in negatives)
-        print(f"{k:>3} {low:9.3f} {high:13.3f} {low - high:7.3f} {(low + high) / 2:9.3f}")
-    k = nd.SHINGLE_K
-    table(f"exact Jaccard at k={k} (module default), percentiles", by_k[k])
-    estimate: Callable[[Pair], float] = (
-        lambda pair: nd.signature(pair[0]).jaccard(nd.signature(pair[1])))
-    estimates = {c: np.array([estimate(p) for p in ps]) for c, ps in pairs.items()}
+        cells = []
+        for keep in (None, True, False):
+            part = {c: v if keep is None else v[np.array(korean[c]) == keep]
+                    for c, v in by_k[k].items()}
+            low, high = gap(part)
+            cells.append(f"{low:.3f}/{high:.3f} ({low - high:+.3f})")
+        print(f"{k:>3} " + " ".join(f"{cell:>22}" for cell in cells))
+    best = max(KS, key=lambda k: gap(by_k[k])[0] - gap(by_k[k])[1])
+    for k in dict.fromkeys((best, nd.SHINGLE_K)):
+        low, high = gap(by_k[k])
+        print(f"k={k}{' (widest gap)' if k == best else ''}: threshold {(low + high) / 2:.2f} "
+              f"(midpoint), margin {(low - high) / 2:.3f} either side")
+    print(f"module: k={nd.SHINGLE_K}, threshold {nd.DEFAULT_THRESHOLD}")
+    k, t = nd.SHINGLE_K, nd.DEFAULT_THRESHOLD
+    table(f"exact Jaccard at k={k}, percentiles", by_k[k])
+    estimates = {c: np.array([nd.signature(a).jaccard(nd.signature(b)) for a, b in ps])
+                 for c, ps in pairs.items()}
     table(f"MinHash estimate, num_perm={nd.NUM_PERM}", estimates)
-    t = nd.DEFAULT_THRESHOLD
-    bands, rows = nd.band_params(t, nd.NUM_PERM)
-    print(f"\nthreshold {t}: LSH {bands} bands x {rows} rows")
-    print(f"{'class':<22}{'below':>7}{'at/above':>9}   P(LSH candidate), mean over pairs")
+    print(f"\nat threshold {t}, LSH {nd.BANDS} bands x {nd.ROWS} rows; "
+          "merged = pairs at or above the threshold")
+    print(f"{'class':<22}{'merged (exact)':>15}{'merged (estimate)':>18}{'P(candidate)':>14}")
     for c, values in estimates.items():
-        p = 1 - (1 - by_k[k][c] ** rows) ** bands
-        print(f"{c:<22}{int((values < t).sum()):>7}{int((values >= t).sum()):>9}   {p.mean():.4f}")
-    short = [min(nd.shingle_hashes(a).size, nd.shingle_hashes(b).size) for a, b in pairs["copy"]]
-    print(f"\nshortest story in a copy pair: {min(short)} shingles (MIN_SHINGLES "
-          f"{nd.MIN_SHINGLES}); copies under it: {sum(s < nd.MIN_SHINGLES for s in short)}")
+        candidate = 1 - (1 - by_k[k][c] ** nd.ROWS) ** nd.BANDS
+        print(f"{c:<22}{int((by_k[k][c] >= t).sum()):>9}/{len(values):<5}"
+              f"{int((values >= t).sum()):>12}/{len(values):<5}{candidate.mean():>14.4f}")
+    background = 1 - (1 - by_k[k]["random"] ** nd.ROWS) ** nd.BANDS
+    print(f"\nunrelated stories made LSH candidates: {background.mean():.2e} of those stored, "
+          f"{background.mean() * 1e6:.0f} per query at a million")
+    short = [min(nd.shingle_hashes(a).size, nd.shingle_hashes(b).size)
+             for c, ps in pairs.items() if c.startswith("copy") for a, b in ps]
+    print(f"shortest story in a copy pair: {min(short)} shingles (MIN_SHINGLES "
+          f"{nd.MIN_SHINGLES})")
 
 
 if __name__ == "__main__":

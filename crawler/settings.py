@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 ITEM_PIPELINES = {
     "pipelines.clean.CleanPipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,
-    "pipelines.classify.ClassifyPipeline": 300,
+    "pipelines.classify_stage.ClassifyPipeline": 300,
     "pipelines.store.StorePipeline": 400,
 }
 
@@ -29,7 +29,7 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency_per_domain,
         "DOWNLOAD_DELAY": crawl.download_delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "DOWNLOAD_DELAY_JITTER": 0.5,
         "AUTOTHROTTLE_ENABLED": True,
         "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 0.1),
         "AUTOTHROTTLE_MAX_DELAY": 30.0,
@@ -42,6 +42,7 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": "INFO",
         "STATS_DUMP": False,
         "LOGSTATS_INTERVAL": 0,
@@ -55,6 +56,7 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "NEWSWATCH_REVALIDATE_SECONDS": parse_duration(crawl.revalidate_every).total_seconds(),
         "NEWSWATCH_MAX_FRESH_SECONDS": 300,
         "ITEM_PIPELINES": ITEM_PIPELINES,
+        "LOG_FORMATTER": "crawler.logformat.NewsLogFormatter",
         "EXTENSIONS": {"crawler.health.CrawlRunRecorder": 100},
         "NEWSWATCH_DATABASE_URL": config.database_url,
         "NEWSWATCH_TOPICS": config.topics,

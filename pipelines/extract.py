@@ -25,7 +25,8 @@ LOGGER = logging.getLogger(__name__)
 # escalation does, a short result covering under _PAGE_SHARE of the page's text is retried in
 # the default mode and replaced if that finds at least _RETRY_GAIN times more, in paragraphs:
 # on a short article the default mode dumps the whole page, menus and ranking lists, whose
-# lines are short (at most _PROSE_SHARE of it in lines of _PROSE_LINE characters or more).
+# lines are short (at most _PROSE_SHARE of it in lines of _PROSE_LINE characters or more). The
+# retry runs in fast mode: the readability/justext comparison changed no benchmark page there.
 _PRECISE = {"favor_precision": True, "include_comments": False}
 _RETRY_BELOW = 3000
 _PAGE_SHARE = 0.2
@@ -54,7 +55,7 @@ _ERROR_PAGE_MAX = 600
 # time of day count: footers print the paper's registration day ("등록일 2005.03.01"), and "수정"
 # (modified) is left out on purpose.
 _LABELLED_DATE = re.compile(
-    r"(?:기사\s*)?(?:최초\s*)?(?:입력|등록|게재|송고)(?:\s*(?:일시|일자|시간|일))?\s*[:：]?\s*"
+    r"(?:입력|등록|게재|송고)(?:\s*(?:일시|일자|시간|일))?\s*[:：]?\s*"
     r"(?:</?[a-zA-Z][^>]{0,200}>\s*){0,3}(\d{4}[.\-/년][^<]{4,40})"
 )
 _HAS_TIME = re.compile(r"\d{1,2}\s*(?::|시)\s*\d")
@@ -64,9 +65,11 @@ _META_DATE_KEYS = (
     "sailthru.date",
 )  # fmt: skip
 _BODY_KEYS = {"articlebody", "body", "content", "text", "html", "bodyhtml", "contenthtml"}
-# `window.__NEXT_DATA__ = {`, `Fusion.globalContent={`, `var __INITIAL_STATE__ = {` ...
+# `window.__INITIAL_STATE__ = {`, `Fusion.globalContent={`, `var initialState = {` ... (alternatives
+# spelled out: a character class at their start makes the scan of large inline scripts 4x slower).
 _STATE_ASSIGNMENT = re.compile(
-    r"(?:__[A-Z_]+__|[gG]lobalContent|[iI]nitialState|[pP]reloadedState)\s*=\s*(?=[{\[])"
+    r"(?:__[A-Z][A-Z_]*__|globalContent|initialState|preloadedState|InitialState|PreloadedState)"
+    r"\s*=\s*(?=[{\[])"
 )
 _BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|div|h\d|li|blockquote|figcaption|tr)\s*>", re.IGNORECASE)
 _BYLINE = re.compile(r"(?:^|[\s(=])([가-힣]{2,4}) ?기자(?=$|[\s=·,)]|[\w.+-]+@)", re.MULTILINE)
@@ -171,7 +174,8 @@ def _recall_retry(tree: HtmlElement, url: str, text: str) -> str:
     """Precision mode's text, unless the default mode finds far more of it in paragraphs."""
     if len(text) >= _RETRY_BELOW or len(text) >= _PAGE_SHARE * len(html2txt(tree)):
         return text
-    retry = _tidy(getattr(bare_extraction(tree, url=url, include_comments=False), "text", ""))
+    document = bare_extraction(tree, url=url, include_comments=False, fast=True)
+    retry = _tidy(document.text) if document else ""
     if len(retry) > _RETRY_GAIN * len(text) and _prose_share(retry) >= _PROSE_SHARE:
         return retry
     return text

@@ -23,10 +23,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Chosen by benchmarks/near_duplicates_threshold.py; see benchmarks/near_duplicates.md.
-SHINGLE_K = 5
+SHINGLE_K = 7
 NUM_PERM = 128
 SEED = 1
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.33
+# LSH bands of 3 values: bands of 2 make ~1% of unrelated English articles candidates (10k per
+# query at a million stored), bands of 4 miss half the copies near the threshold.
+ROWS = 3
+BANDS = NUM_PERM // ROWS
 # Below this many distinct shingles (about as many characters of story) a text is a caption or a
 # template, and whatever it shares with another is more likely the outlet than the story.
 MIN_SHINGLES = 60
@@ -136,16 +140,6 @@ def from_bytes(data: bytes) -> MinHash:
     return LeanMinHash(seed=SEED, hashvalues=values, scheme="affine32")
 
 
-def band_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows): the longest bands that still make a pair at `threshold` a candidate 95%
-    of the time. Longer bands mean fewer keys in memory and fewer unrelated candidates."""
-    for rows in range(num_perm // 2, 0, -1):
-        bands = num_perm // rows
-        if 1 - (1 - threshold**rows) ** bands >= 0.95:
-            return bands, rows
-    return num_perm, 1
-
-
 def _band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """One 32-bit key per band and signature (shape n x bands); equal bands, equal keys."""
     parts = sigs[:, : bands * rows].reshape(len(sigs), bands, rows).astype(np.uint64)
@@ -170,7 +164,7 @@ class NearDuplicateIndex:
         if not 0 < threshold < 1:
             raise ValueError(f"near-duplicate threshold {threshold} must be between 0 and 1")
         self.threshold, self.num_perm = threshold, num_perm
-        self.bands, self.rows = band_params(threshold, num_perm)
+        self.bands, self.rows = num_perm // ROWS, ROWS
         self._texts = texts  # fetches a stored article's text for the exact check in find()
         self._size = 0
         self._sigs = np.empty((1024, num_perm), dtype=np.uint32)

@@ -116,7 +116,7 @@ class TopicConfig(BaseModel):
     locations: LocationWeights = Field(default_factory=LocationWeights)
     terms: dict[str, TermGroup] = Field(default_factory=dict)
     examples: list[ExampleArticle] = Field(default_factory=list)
-    example_weight: float = Field(3.0, ge=0, le=20)
+    example_weight: float = Field(4.0, ge=0, le=20)
     example_similarity: float = Field(0.3, ge=0, lt=1)
     example_neighbours: int = Field(3, ge=1, le=50)
 
@@ -224,8 +224,9 @@ def _compile_group(name: str, group: TermGroup, language: str | None) -> GroupMa
             canonical = None if variants[0].startswith("re:") else variants[0]
             term = CompiledTerm(canonical, term_set.weight, where)
             for variant in variants:
-                # Longer literals first, so "AI 반도체" wins over "AI" at the same position.
-                rank = 10_000 if variant.startswith("re:") else len(variant)
+                # Longer literals first, so "AI 반도체" wins over "AI" at the same position, and
+                # regexes last, so a listed alias keeps its canonical name.
+                rank = -1 if variant.startswith("re:") else len(variant)
                 alternatives.append((rank, variant_regex(variant), term))
     if not alternatives:
         return None

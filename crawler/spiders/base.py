@@ -7,13 +7,18 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self
+from urllib.parse import urlsplit
 
 import scrapy
 import tldextract
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.url import url_is_from_any_domain
 from twisted.internet.defer import CancelledError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
     from crawler.config import SourceConfig
 
 logger = logging.getLogger(__name__)
+GONE = frozenset({404, 410})
 # The bundled public-suffix snapshot: no network fetch at start-up.
 _extract = tldextract.TLDExtract(suffix_list_urls=())
 
@@ -36,6 +42,12 @@ def site_domain(url: str) -> str:
     """The registrable domain (`rss.etnews.com` -> `etnews.com`), or the host for IPs."""
     parts = _extract(url)
     return parts.top_domain_under_public_suffix or parts.domain
+
+
+def on_site(url: str, domains: Iterable[str]) -> bool:
+    """Whether the URL's host is one of the domains or below one of them (ports ignored)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d or host.endswith(f".{d}") for d in domains)
 
 
 @dataclass
@@ -110,7 +122,7 @@ class SourceSpider(scrapy.Spider):
         for candidate in candidates:
             if not candidate.url.startswith(("http://", "https://")):
                 continue
-            if not url_is_from_any_domain(candidate.url, self.allowed_domains):
+            if not on_site(candidate.url, self.allowed_domains):
                 stats.inc_value("newswatch/skipped/offsite")
                 continue
             fresh.setdefault(canonical_url(candidate.url), candidate)
@@ -149,6 +161,12 @@ class SourceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newswatch/skipped/ignored")
             logger.info("[%s] skipped: %s", self.name, describe_failure(failure))
             return
+        if failure.check(HttpError) and failure.value.response.status in GONE:
+            # Gone for good: remember it, so no later round asks again.
+            if self.store is not None:
+                url = failure.request.url
+                self.store.record_pages([canonical_url(url)], url=url, source_id=self.source_id,
+                                        outcome=f"http_{failure.value.response.status}")
         self.record_error("newswatch/article_failed", describe_failure(failure))
 
 
@@ -163,10 +181,12 @@ def describe_failure(failure: Failure) -> str:
     url = request.url if request is not None else "?"
     if failure.check(HttpError):
         return f"{url}: HTTP {failure.value.response.status}"
-    if failure.check(TwistedTimeoutError):
-        return f"{url}: timed out"
-    if failure.check(CancelledError):
-        # The downloader cancels a body that passes DOWNLOAD_MAXSIZE; nothing else cancels here.
-        return f"{url}: page over the size limit, download cancelled"
     message = str(failure.value) or failure.type.__name__
+    if failure.check(TwistedTimeoutError, DownloadTimeoutError):
+        return f"{url}: timed out ({message})"
+    if failure.check(CancelledError, DownloadCancelledError):
+        # The downloader cancels a body that passes DOWNLOAD_MAXSIZE; nothing else cancels here.
+        return f"{url}: page over the size limit, download cancelled ({message})"
+    if failure.check(DownloadConnectionRefusedError):
+        return f"{url}: connection refused"
     return f"{url}: {failure.type.__name__}: {message}"

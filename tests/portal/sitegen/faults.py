@@ -142,6 +142,10 @@ def build() -> list[Page]:
     # Cut inside the second item's <link>, as a download that dropped mid-body would be.
     broken = complete[: complete.index("/fault/cut/article") + len("/fault/cut")]
     wrong = data["wrong_encoding"]
+    odd_pages = rss("문화", [
+        (wrong["title"], "/fault/wrong-encoding/article", "2024-05-28T08:00:00+09:00"),
+        ("아주 긴 기사", "/fault/huge/article", "2024-05-28T07:30:00+09:00"),
+    ])
 
     def feed(url: str, file: str, body: str, note: str, behavior: str | None = None) -> Page:
         return Page(url=url, kind="feed", content_type=RSS, file=file, body=utf8(body),
@@ -170,6 +174,8 @@ def build() -> list[Page]:
              "answers only after `slow_delay` seconds (default 30)", "slow"),
         feed("/fault/mixed.xml", "fault/mixed.xml", mixed,
              "links one good, one 404 and one 500 article"),
+        feed("/fault/pages.xml", "fault/pages.xml", odd_pages,
+             "links the wrong-encoding article and the 12 MB article"),
         feed("/fault/broken.xml", "fault/broken.xml", broken,
              "truncated XML: one complete item, cut inside the second item's <link>"),
         Page(url="/fault/html-feed.xml", kind="page", content_type=HTML_UTF8,

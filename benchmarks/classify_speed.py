@@ -1,0 +1,79 @@
+"""How many articles a second topic scoring handles on one core, with and without reader feedback.
+
+Usage: ``python benchmarks/classify_speed.py [FILE.jsonl] [--articles N]``. The labeled dev set is
+repeated to N articles (default 4000); compiling the topic is timed apart, since a crawl does it once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipelines.classify import Example, score, score_all  # noqa: E402
+from pipelines.evaluate import load_labeled  # noqa: E402
+from pipelines.topics import resolve_topics  # noqa: E402
+
+DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "data" / "dev-articles.jsonl"
+
+
+def _rate(label: str, count: int, seconds: float) -> None:
+    print(f"{label:<52} {count:>6} articles in {seconds:6.2f}s = {count / seconds:8.0f} articles/s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", nargs="?", default=str(DEFAULT_FILE))
+    parser.add_argument("--articles", type=int, default=4000)
+    args = parser.parse_args(argv)
+
+    rows = load_labeled(args.file)
+    articles = list(itertools.islice(itertools.cycle(rows), args.articles))
+    mean_chars = sum(len(r["title"]) + len(r["body"]) for r in rows) / len(rows)
+    print(f"{len(rows)} labeled articles (mean {mean_chars:.0f} characters) repeated to {len(articles)}")
+
+    started = time.perf_counter()
+    topic = resolve_topics()[0]
+    topic.matchers("ko")
+    topic.matchers("en")
+    print(f"load + compile topic {topic.name}: {time.perf_counter() - started:.3f}s (once per crawl)")
+
+    started = time.perf_counter()
+    for r in articles:
+        score(r["title"], r["body"], r["lang"], topic)
+    _rate("score(), language given", len(articles), time.perf_counter() - started)
+
+    started = time.perf_counter()
+    for r in articles:
+        score(r["title"], r["body"], None, topic)
+    _rate("score(), language detected", len(articles), time.perf_counter() - started)
+
+    examples = [Example(i, r["title"], r["body"], bool(r["label"])) for i, r in enumerate(rows[:50])]
+    for r in articles[:1]:
+        score(r["title"], r["body"], r["lang"], topic, examples)  # fills the example-vector cache
+    started = time.perf_counter()
+    for r in articles:
+        score(r["title"], r["body"], r["lang"], topic, examples)
+    _rate(f"score() with {len(examples)} feedback examples", len(articles), time.perf_counter() - started)
+
+    long_articles = [{**r, "body": "\n".join([r["body"]] * 5)} for r in articles[:1000]]
+    started = time.perf_counter()
+    for r in long_articles:
+        score(r["title"], r["body"], r["lang"], topic)
+    mean_long = sum(len(r["body"]) for r in long_articles) / len(long_articles)
+    _rate(f"score(), bodies x5 (mean {mean_long:.0f} characters)", len(long_articles), time.perf_counter() - started)
+
+    topics = resolve_topics([{"name": "quantum-policy", "terms": {"quantum": {"sets": [{"match": ["quantum", "양자"]}]}}}])
+    started = time.perf_counter()
+    for r in articles:
+        score_all(r["title"], r["body"], r["lang"], topics)
+    _rate(f"score_all() over {len(topics)} topics", len(articles), time.perf_counter() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The classify stage in the crawl: scores each article; the scoring itself is in classify.py.
+
+Kept apart from classify.py so the scorer stays free of Scrapy, and `explain`, `rescore` and
+`evaluate` share it without loading a crawler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Self
+
+from pipelines.classify import Example, score_all
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from crawler.items import ArticleItem
+    from pipelines.topics import Topic
+
+
+class ClassifyPipeline:
+    """Scores each cleaned article against every topic; readers' labels serve as examples."""
+
+    def __init__(self, topics: Sequence[Topic], stats: StatsCollector,
+                 examples: Mapping[str, Sequence[Example]] | None = None) -> None:
+        self.topics = list(topics)
+        self.stats = stats
+        self.examples = dict(examples or {})
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        from pipelines.db import Store
+        from pipelines.rescore import examples_by_topic
+        from pipelines.topics import resolve_topics
+
+        store = Store.open(crawler.settings["NEWSWATCH_DATABASE_URL"])
+        with store.session() as session:
+            examples = examples_by_topic(session)
+        topics = resolve_topics(crawler.settings.getlist("NEWSWATCH_TOPICS") or None)
+        return cls(topics, crawler.stats, examples)
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        item.scores = score_all(item.title, item.text, item.language, self.topics, self.examples)
+        for result in item.scores:
+            if result.matched:
+                self.stats.inc_value(f"classify/matched/{result.topic}")
+        return item

@@ -1,0 +1,66 @@
+"""Shared fixtures: the local portal, a config writer, and the `newswatch` command run for real."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.portal.server import Portal, start_portal
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def portal() -> Iterator[Portal]:
+    with start_portal() as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_portal(portal: Portal) -> Portal:
+    portal.reset()
+    portal.reset_state()
+    return portal
+
+
+def _toml_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, bool) else str(value).lower()
+
+
+def write_config(path: Path, sources: list[dict[str, Any]], **sections: dict[str, Any]) -> Path:
+    """A newswatch.toml for tests: quick timeouts, no politeness delay, SQLite and outbox in `path`."""
+    crawl = {"download_delay": 0, "timeout": 3, "retries": 1, "max_page_bytes": 5_000_000}
+    crawl.update(sections.pop("crawl", {}))
+    lines = ["[database]", 'url = "sqlite:///newswatch.db"', "", "[crawl]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in crawl.items()]
+    for name, table in sections.items():
+        if isinstance(table, list):
+            for entry in table:
+                lines += ["", f"[[{name}]]"] + [f"{k} = {_toml_value(v)}" for k, v in entry.items()]
+        else:
+            lines += ["", f"[{name}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    for source in sources:
+        lines += ["", "[[sources]]"] + [f"{k} = {_toml_value(v)}" for k, v in source.items()]
+    config = path / "newswatch.toml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config
+
+
+def newswatch(config: Path | None, *args: str, timeout: float = 120,
+              check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a child process (Twisted's reactor starts once per process)."""
+    command = [sys.executable, "-m", "scheduler"]
+    if config is not None:
+        command += ["--config", str(config)]
+    result = subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout,
+                            cwd=config.parent if config else None)
+    if check and result.returncode != 0:
+        raise AssertionError(f"newswatch {' '.join(args)} exited {result.returncode}:\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result
