@@ -39,13 +39,26 @@ def _load(ctx: click.Context) -> Config:
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("scrapy", "twisted", "trafilatura", "htmldate", "alembic", "filelock"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    """One line per event on stderr; Scrapy's own chatter only with --verbose.
+
+    A filter on the handler, not logger levels: Scrapy resets its loggers when a crawl starts.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if not verbose:
+        handler.addFilter(_quiet_libraries)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler],
+                        force=True)
+
+
+_LIBRARIES = ("scrapy", "twisted", "py.warnings", "trafilatura", "htmldate", "alembic",
+              "filelock", "apscheduler", "charset_normalizer", "courlan", "justext")
+
+
+def _quiet_libraries(record: logging.LogRecord) -> bool:
+    if record.name.startswith(("trafilatura", "htmldate", "courlan", "justext")):
+        return record.levelno >= logging.ERROR  # their warnings are about pages, not about us
+    return record.levelno >= logging.WARNING or not record.name.startswith(_LIBRARIES)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,6 +71,7 @@ def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
     """Watch news portals, keep the articles about your topics, mail one digest a day."""
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
+    ctx.obj["verbose"] = verbose
     _setup_logging(verbose)
 
 
@@ -80,7 +94,7 @@ def crawl(ctx: click.Context, source_names: tuple[str, ...], fmt: str) -> None:
         raise click.UsageError(str(exc)) from None
     if not (chosen or config.sources):
         raise ConfigProblem("no [[sources]] in the config; add one (see `newswatch init`)")
-    results = crawl_round(config, chosen)
+    results = crawl_round(config, chosen, progress=sys.stderr.isatty())
     rows = [r.to_json() for r in results]
     click.echo(render(rows, fmt, ["source", "status", "new_articles", "skipped", "failures",
                                   "error"]))
@@ -355,6 +369,48 @@ def init(ctx: click.Context, path: str | None, force: bool) -> None:
     target.write_text(files("crawler").joinpath("data/newswatch.toml").read_text("utf-8"),
                       encoding="utf-8")
     click.echo(f"wrote {target}; edit [digest] and the sources, then run: newswatch crawl")
+
+
+@cli.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False),
+              help="Keep the demo's database and outbox here (default: a new temporary folder).")
+def demo(folder: str | None) -> None:
+    """Run one whole cycle offline on bundled sample pages: crawl, flag, store, write the digest."""
+    import tempfile
+
+    from crawler.demo import demo_config, serve_demo_site
+    from crawler.run import crawl_round
+    from pipelines.digest import preview_digest, send_pending
+    from pipelines.health import attention
+    from pipelines.queries import story_matches
+
+    where = Path(folder or tempfile.mkdtemp(prefix="newswatch-demo-")).resolve()
+    where.mkdir(parents=True, exist_ok=True)
+    config_path = where / "newswatch.toml"
+    with serve_demo_site() as base:
+        config_path.write_text(demo_config(base, where), encoding="utf-8")
+        config = load_config(config_path)
+        click.echo(f"Serving the sample portal at {base}; crawling {len(config.sources)} sources…")
+        results = crawl_round(config, progress=sys.stderr.isatty())
+    click.echo(render([r.to_json() for r in results], "table",
+                      ["source", "status", "new_articles", "skipped", "failures"]))
+    store = _store(config)
+    with store.session() as session:
+        found = story_matches(session)
+    click.echo(f"\n{len(found)} stories matched a topic:")
+    click.echo(render([{**r.to_json(), "also_in": [p["source"] for p in r.also_in]}
+                       for r in found], "table", ["id", "score", "source", "title", "also_in"]))
+    notes = attention(store, config)
+    html = where / "digest.html"
+    html.write_text(preview_digest(store, config.digest, attention=notes).html, encoding="utf-8")
+    sent = send_pending(store, config.digest, base_dir=config.base_dir, attention=notes, backoff=0)
+    click.echo("")
+    for result in sent:
+        click.echo(f"digest: {result}")
+    click.echo(f"\nEverything is in {where}:\n  config    {config_path}\n"
+               f"  database  {where / 'newswatch.db'}\n  digest    {where / 'outbox'} (.eml), "
+               f"{html} (open in a browser)\n"
+               f"Look around: newswatch --config {config_path} matches | show ID | sources")
 
 
 # -- the daemon ----------------------------------------------------------------------------------

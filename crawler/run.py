@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.crawler import CrawlerProcess
 
 from crawler.health import round_counts, round_status
+from crawler.progress import CrawlProgress
 from crawler.settings import build_settings
 from crawler.spiders import SPIDERS
 from pipelines.db import Store
@@ -36,7 +38,8 @@ class RoundResult:
 
 
 def crawl_round(
-    config: Config, sources: list[SourceConfig] | None = None, **settings: Any
+    config: Config, sources: list[SourceConfig] | None = None, *, progress: bool = False,
+    **settings: Any,
 ) -> list[RoundResult]:
     """Crawl the sources once; a failing source is recorded on its own row and never stops others.
 
@@ -46,13 +49,17 @@ def crawl_round(
     chosen = [s for s in (sources or config.sources) if s.enabled]
     store = Store.open(config.database_url)
     store.sync_sources(config.sources)
-    process = CrawlerProcess(build_settings(config, **settings), install_root_handler=False)
+    process = CrawlerProcess(build_settings(config, LOG_INSTALL_ROOT_HANDLER=False, **settings))
+    display = CrawlProgress() if progress else None
     crawlers = []
     for source in chosen:
         crawler = process.create_crawler(SPIDERS[source.kind])
         crawlers.append((source, crawler))
+        if display:
+            display.watch(source.name, crawler)
         process.crawl(crawler, source=source)
-    process.start()
+    with display or contextlib.nullcontext():
+        process.start()
     results = []
     for source, crawler in crawlers:
         stats = crawler.stats.get_stats() if crawler.stats else {}

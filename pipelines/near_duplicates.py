@@ -178,6 +178,13 @@ class NearDuplicateIndex:
     def __len__(self) -> int:
         return self._size
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the index's arrays: what the window keeps bounded."""
+        arrays = (self._sigs, self._ids, self._keys, self._key_rows, self._tail_keys,
+                  self._tail_rows)
+        return sum(array.nbytes for array in arrays)
+
     def add(self, article_id: int, story_id: int, mh: MinHash, fetched_at: datetime) -> None:
         """Index a stored article; an empty signature (no story text) is not indexed."""
         if mh.is_empty():

@@ -161,12 +161,12 @@ class SourceSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newswatch/skipped/ignored")
             logger.info("[%s] skipped: %s", self.name, describe_failure(failure))
             return
-        if failure.check(HttpError) and failure.value.response.status in GONE:
+        gone = failure.check(HttpError) and failure.value.response.status in GONE
+        if gone and self.store is not None:
             # Gone for good: remember it, so no later round asks again.
-            if self.store is not None:
-                url = failure.request.url
-                self.store.record_pages([canonical_url(url)], url=url, source_id=self.source_id,
-                                        outcome=f"http_{failure.value.response.status}")
+            url = failure.request.url
+            self.store.record_pages([canonical_url(url)], url=url, source_id=self.source_id,
+                                    outcome=f"http_{failure.value.response.status}")
         self.record_error("newswatch/article_failed", describe_failure(failure))
 
 
