@@ -196,7 +196,8 @@ class DigestItem(Base):
     digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id"), index=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
     topic: Mapped[str] = mapped_column(String(200))
-    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"))
+    # A reader may later label the article irrelevant; the record of what was mailed stays.
+    match_id: Mapped[int | None] = mapped_column(ForeignKey("matches.id", ondelete="SET NULL"))
 
 
 Index("ix_articles_published", Article.published)

@@ -64,6 +64,7 @@ _DATELINE = re.compile(
 _SHORT_LINE = 150
 _LONG_LINE = 300
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_ROW_MASK = np.uint64(0xFFFFFFFF)
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
 
 
@@ -152,9 +153,11 @@ def _band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
 class NearDuplicateIndex:
     """Signatures of the stored articles in a window, banded for LSH look-ups.
 
-    datasketch's MinHashLSH keeps a Python set per bucket (about 330 bytes per band and entry,
-    5.6 GB for 16 bands at a million articles), so the bands live here in sorted numpy arrays:
-    8 bytes per band and entry, plus a small unsorted tail for recent inserts, merged in batches.
+    datasketch's MinHashLSH keeps a Python set per bucket, about 330 bytes per band and entry
+    (14 GB for 42 bands at a million articles), so the bands live here in numpy arrays instead:
+    each band key packed with its row into one uint64, in sorted runs merged logarithmically
+    (inserts stay cheap, a look-up is a binary search per run), plus an unsorted tail of the
+    latest inserts.
     """
 
     _TAIL = 4096
@@ -165,14 +168,13 @@ class NearDuplicateIndex:
             raise ValueError(f"near-duplicate threshold {threshold} must be between 0 and 1")
         self.threshold, self.num_perm = threshold, num_perm
         self.bands, self.rows = num_perm // ROWS, ROWS
-        self._texts = texts  # fetches a stored article's text for the exact check in find()
+        self._texts = texts  # reads a stored article's text for the exact check in find()
         self._size = 0
         self._sigs = np.empty((1024, num_perm), dtype=np.uint32)
         self._ids = np.empty((1024, 3), dtype=np.int64)  # article id, story id, fetched (epoch s)
-        self._keys = np.empty(0, dtype=np.uint32)  # sorted band keys, all bands together
-        self._key_rows = np.empty(0, dtype=np.int32)
+        self._runs: list[np.ndarray] = []  # sorted (band key << 32 | row), largest first
         self._tail_keys = np.empty((self._TAIL, self.bands), dtype=np.uint32)
-        self._tail_rows = np.empty(self._TAIL, dtype=np.int32)
+        self._tail_rows = np.empty(self._TAIL, dtype=np.uint64)
         self._tail = 0
 
     def __len__(self) -> int:
@@ -181,8 +183,7 @@ class NearDuplicateIndex:
     @property
     def nbytes(self) -> int:
         """Memory held by the index's arrays: what the window keeps bounded."""
-        arrays = (self._sigs, self._ids, self._keys, self._key_rows, self._tail_keys,
-                  self._tail_rows)
+        arrays = [self._sigs, self._ids, self._tail_keys, self._tail_rows, *self._runs]
         return sum(array.nbytes for array in arrays)
 
     def add(self, article_id: int, story_id: int, mh: MinHash, fetched_at: datetime) -> None:
@@ -196,7 +197,7 @@ class NearDuplicateIndex:
         self._tail_rows[self._tail] = row
         self._tail += 1
         if self._tail == self._TAIL:
-            self._merge_tail()
+            self._flush()
 
     def find(self, mh: MinHash, text: str | None = None) -> tuple[int, int, float] | None:
         """(article id, story id, similarity) of the closest stored near-duplicate, or None.
@@ -221,24 +222,23 @@ class NearDuplicateIndex:
             if estimates[i] < floor:
                 break
             article_id, story_id, _ = (int(v) for v in self._ids[rows[i]])
-            score = float(estimates[i])
-            if exact:
-                stored = self._texts(article_id)  # type: ignore[misc]
-                score = similarity(text, stored) if stored is not None else score  # type: ignore[arg-type]
+            stored = self._texts(article_id) if exact else None  # type: ignore[misc]
+            score = float(estimates[i]) if stored is None else similarity(text or "", stored)
             if score >= self.threshold:
                 return article_id, story_id, score
         return None
 
     def prune(self, older_than: datetime) -> int:
         """Drop articles fetched before `older_than` and give their memory back; returns how many."""
-        self._merge_tail()
+        self._flush()
         keep = self._ids[: self._size, 2] >= _epoch(older_than)
         dropped = self._size - int(keep.sum())
         if dropped:
-            new_row = np.cumsum(keep, dtype=np.int64) - 1
-            live = keep[self._key_rows]
-            self._keys = self._keys[live]
-            self._key_rows = new_row[self._key_rows[live]].astype(np.int32)
+            new_row = (np.cumsum(keep) - 1).astype(np.uint64)
+            for i, run in enumerate(self._runs):  # renumbering keeps each run sorted
+                rows = run & _ROW_MASK
+                live = keep[rows]
+                self._runs[i] = (run[live] & ~_ROW_MASK) | new_row[rows[live]]
             self._size -= dropped
             capacity = max(1024, self._size + self._size // 4)
             self._sigs = _resized(self._sigs[: keep.size][keep], capacity)
@@ -250,7 +250,7 @@ class NearDuplicateIndex:
              ) -> NearDuplicateIndex:
         """Rebuild from the stored signatures of the last `window_days` days, in one query.
 
-        Rows without a current signature (older versions, NULL) are re-shingled from their text.
+        Rows without a current signature (NULL, or an older version) are re-shingled from text.
         """
         index = cls(DEFAULT_THRESHOLD if threshold is None else threshold,
                     texts=partial(_stored_text, store))
@@ -261,26 +261,26 @@ class NearDuplicateIndex:
                 .where(Article.fetched_at >= since).order_by(Article.id)).all()
         header = _HEADER.pack(_MAGIC, SIGNATURE_VERSION, NUM_PERM)
         size = _HEADER.size + 4 * NUM_PERM
-        current = [r for r in result
-                   if r.minhash and len(r.minhash) == size and r.minhash.startswith(header)]
-        if current:
-            blob = b"".join(r.minhash[_HEADER.size :] for r in current)
+        ready = [r for r in result
+                 if r.minhash and len(r.minhash) == size and r.minhash.startswith(header)]
+        if ready:
+            blob = b"".join(r.minhash[_HEADER.size :] for r in ready)
             sigs = np.frombuffer(blob, dtype="<u4").reshape(-1, NUM_PERM).astype(np.uint32)
-            ids = np.array([(r.id, r.story_id, _epoch(r.fetched_at)) for r in current])
+            ids = np.array([(r.id, r.story_id, _epoch(r.fetched_at)) for r in ready])
             keep = ~(sigs == np.iinfo(np.uint32).max).all(axis=1)  # texts with no story left
             index._bulk(sigs[keep], ids[keep])
-        if len(current) < len(result):
-            ready = {r.id for r in current}
-            stale = {r.id: r for r in result if r.id not in ready}
+        done = {r.id for r in ready}
+        stale = {r.id: r for r in result if r.id not in done}
+        if stale:
             logger.info("re-shingling %d stored articles without a current signature", len(stale))
-            ids_ = list(stale)
-            for start in range(0, len(ids_), 500):
-                with store.session() as session:
-                    texts = session.execute(select(Article.id, Article.text).where(
-                        Article.id.in_(ids_[start : start + 500]))).all()
-                for article_id, text in texts:
-                    row = stale[article_id]
-                    index.add(row.id, row.story_id, signature(text), row.fetched_at)
+        pending = list(stale)
+        for start in range(0, len(pending), 500):
+            with store.session() as session:
+                texts = session.execute(select(Article.id, Article.text).where(
+                    Article.id.in_(pending[start : start + 500]))).all()
+            for article_id, text in texts:
+                row = stale[article_id]
+                index.add(row.id, row.story_id, signature(text), row.fetched_at)
         return index
 
     # -- storage -------------------------------------------------------------------------------
@@ -295,37 +295,38 @@ class NearDuplicateIndex:
         return start
 
     def _bulk(self, sigs: np.ndarray, ids: np.ndarray) -> None:
-        self._merge_tail()
+        self._flush()
         start = self._append(sigs, ids)
-        keys, rows = [self._keys], [self._key_rows]
+        parts = []
         for chunk in range(0, len(sigs), 65536):  # bounds the uint64 temporaries
-            part = _band_keys(sigs[chunk : chunk + 65536], self.bands, self.rows)
-            keys.append(part.ravel())
-            rows.append(np.repeat(np.arange(start + chunk, start + chunk + len(part),
-                                            dtype=np.int32), self.bands))
-        all_keys, all_rows = np.concatenate(keys), np.concatenate(rows)
-        order = np.argsort(all_keys, kind="stable")
-        self._keys, self._key_rows = all_keys[order], all_rows[order]
+            keys = _band_keys(sigs[chunk : chunk + 65536], self.bands, self.rows)
+            rows = np.arange(start + chunk, start + chunk + len(keys), dtype=np.uint64)
+            parts.append(((keys.astype(np.uint64) << 32) | rows[:, None]).ravel())
+        self._push(np.sort(np.concatenate(parts)))
 
-    def _merge_tail(self) -> None:
-        if not self._tail:
-            return
-        keys = self._tail_keys[: self._tail].ravel()
-        rows = np.repeat(self._tail_rows[: self._tail], self.bands)
-        order = np.argsort(keys, kind="stable")
-        at = np.searchsorted(self._keys, keys[order], side="right")
-        self._keys = np.insert(self._keys, at, keys[order])
-        self._key_rows = np.insert(self._key_rows, at, rows[order])
-        self._tail = 0
+    def _flush(self) -> None:
+        if self._tail:
+            keys = self._tail_keys[: self._tail].astype(np.uint64) << 32
+            self._push(np.sort((keys | self._tail_rows[: self._tail, None]).ravel()))
+            self._tail = 0
+
+    def _push(self, run: np.ndarray) -> None:
+        """Add a sorted run, merging runs of similar size so there are only log(n) of them."""
+        self._runs.append(run)
+        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+            small, large = self._runs.pop(), self._runs.pop()
+            self._runs.append(np.insert(large, np.searchsorted(large, small), small))
 
     def _candidates(self, keys: np.ndarray) -> np.ndarray:
-        low = np.searchsorted(self._keys, keys, side="left")
-        high = np.searchsorted(self._keys, keys, side="right")
-        found = [self._key_rows[a:b] for a, b in zip(low, high, strict=True) if b > a]
+        low, high = keys.astype(np.uint64) << 32, (keys.astype(np.uint64) << 32) | _ROW_MASK
+        found = []
+        for run in self._runs:
+            starts, ends = np.searchsorted(run, low), np.searchsorted(run, high, side="right")
+            found += [run[a:b] & _ROW_MASK for a, b in zip(starts, ends, strict=True) if b > a]
         if self._tail:
             hits = (self._tail_keys[: self._tail] == keys).any(axis=1)
             found.append(self._tail_rows[: self._tail][hits])
-        return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int32)
+        return np.unique(np.concatenate(found)).astype(np.intp) if found else np.empty(0, np.intp)
 
 
 def _epoch(moment: datetime) -> int:

@@ -178,15 +178,12 @@ def upgrade() -> None:
         sa.Column("digest_id", sa.Integer(), nullable=False),
         sa.Column("story_id", sa.Integer(), nullable=False),
         sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("match_id", sa.Integer(), nullable=False),
+        sa.Column("match_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["digest_id"],
             ["digests.id"],
         ),
-        sa.ForeignKeyConstraint(
-            ["match_id"],
-            ["matches.id"],
-        ),
+        sa.ForeignKeyConstraint(["match_id"], ["matches.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(
             ["story_id"],
             ["stories.id"],
