@@ -469,8 +469,8 @@ class Daemon:
         tz = ZoneInfo(digest.timezone)
         kwargs: dict[str, Any] = {}
         if digest_missed(store.last_digest_at(), digest.at, tz, now):
-            kwargs["next_run_time"] = now + timedelta(seconds=30)
-            logger.info("a digest was missed while newswatch was down: sending it in 30s")
+            kwargs["next_run_time"] = now + CATCH_UP
+            logger.info("a digest was missed while newswatch was down: sending it shortly")
         self.scheduler.add_job(self.send_digest, CronTrigger(hour=hour, minute=minute, timezone=tz),
                                id="digest", **kwargs)
         logger.info("digest daily at %s %s", digest.at, digest.timezone)
@@ -562,7 +562,9 @@ class Daemon:
         logger.info("newswatch daemon stopped")
 
 
-SPREAD = timedelta(seconds=15)
+# Overdue sources start this far apart after a restart; a missed digest goes out this soon.
+SPREAD = timedelta(seconds=5)
+CATCH_UP = timedelta(seconds=10)
 
 
 def _kill(child: subprocess.Popen[bytes]) -> None:

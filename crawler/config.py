@@ -82,7 +82,7 @@ class CrawlConfig(_Model):
     @field_validator("revalidate_every", "round_timeout")
     @classmethod
     def _duration(cls, value: str) -> str:
-        parse_duration(value, minimum=timedelta(minutes=1))
+        parse_duration(value, minimum=timedelta(seconds=10))
         return value
 
 

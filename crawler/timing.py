@@ -25,7 +25,8 @@ def backoff(every: timedelta, failures: int, after: int) -> timedelta:
     """How long to wait since the last attempt: the interval, doubled per failure past `after`."""
     if failures < after:
         return every
-    return min(every * (2 ** (failures - after + 1)), max(MAX_BACKOFF, every))
+    # Capped exponent: a source failing for months must not overflow timedelta.
+    return min(every * (2 ** min(failures - after + 1, 20)), max(MAX_BACKOFF, every))
 
 
 def last_digest_due(at: str, tz: ZoneInfo, now: datetime) -> datetime:

@@ -100,6 +100,7 @@ def test_euckr_pages_come_out_as_correct_unicode(crawl: Crawl) -> None:
         _, text, published, _, _ = crawl.article(f"/euckr/view.php?no={number}")
         assert sentence in text, f"article {number}: wrong decoding or extraction"
         assert "\ufffd" not in text
+        assert published, f"article {number}: no date read from 입력 2024.05.28 …"
     # 입력 2024.05.28 14:03 on the page, a Seoul time without zone.
     assert crawl.article("/euckr/view.php?no=3001")[2].startswith("2024-05-28 05:03")
 

@@ -1,0 +1,106 @@
+"""The daemon: when things run, and a real `newswatch run` that crawls, kills, mails and stops."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from crawler.timing import backoff, digest_missed, first_crawl_at, last_digest_due
+from tests.conftest import write_config
+from tests.portal.server import Portal
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+SPREAD = timedelta(seconds=15)
+
+
+def test_overdue_sources_are_staggered_and_on_time_ones_keep_their_rhythm() -> None:
+    every = timedelta(minutes=30)
+    assert first_crawl_at(None, every, NOW, 0, SPREAD) == NOW
+    assert first_crawl_at(NOW - timedelta(days=2), every, NOW, 3, SPREAD) == NOW + 3 * SPREAD
+    recent = NOW - timedelta(minutes=10)
+    assert first_crawl_at(recent, every, NOW, 5, SPREAD) == recent + every
+
+
+def test_failing_sources_back_off_up_to_a_day() -> None:
+    every = timedelta(minutes=15)
+    assert backoff(every, 0, after=3) == every
+    assert backoff(every, 2, after=3) == every
+    assert backoff(every, 3, after=3) == every * 2
+    assert backoff(every, 5, after=3) == every * 8
+    assert backoff(every, 40, after=3) == timedelta(hours=24)
+
+
+def test_digest_time_is_local_across_dst() -> None:
+    new_york = ZoneInfo("America/New_York")
+    # 2026-03-08 is the spring-forward day in New York: 07:30 local moves from 12:30 to 11:30 UTC.
+    before = last_digest_due("07:30", new_york, datetime(2026, 3, 7, 15, 0, tzinfo=UTC))
+    after = last_digest_due("07:30", new_york, datetime(2026, 3, 9, 15, 0, tzinfo=UTC))
+    assert before.astimezone(UTC).hour == 12 and after.astimezone(UTC).hour == 11
+    assert (before.hour, before.minute) == (after.hour, after.minute) == (7, 30)
+
+
+def test_missed_digest_is_detected_once() -> None:
+    seoul = ZoneInfo("Asia/Seoul")
+    now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 in Seoul, after 07:30
+    assert digest_missed(None, "07:30", seoul, now)
+    assert digest_missed(now - timedelta(days=1), "07:30", seoul, now)
+    sent_this_morning = datetime(2026, 11, 24, 22, 31, tzinfo=UTC)  # 07:31 Seoul
+    assert not digest_missed(sent_this_morning, "07:30", seoul, now)
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as connection:
+        try:
+            return connection.execute(sql).fetchall()
+        except sqlite3.OperationalError:
+            return []
+
+
+def test_daemon_crawls_kills_hung_rounds_sends_missed_digest_and_stops(
+    tmp_path: Path, fresh_portal: Portal
+) -> None:
+    fresh_portal.set_state(slow_delay=120)
+    an_hour_ago = (datetime.now(ZoneInfo("Asia/Seoul")) - timedelta(hours=1)).strftime("%H:%M")
+    config = write_config(
+        tmp_path,
+        [{"name": "kr", "feed": fresh_portal.url_for("/kr/rss.xml"), "every": "1h",
+          "language": "ko"},
+         {"name": "hung", "feed": fresh_portal.url_for("/fault/slow.xml"), "every": "1h"}],
+        crawl={"timeout": 100, "round_timeout": "10s", "stop_grace_seconds": 5},
+        digest={"at": an_hour_ago, "timezone": "Asia/Seoul", "to": ["reader@example.org"],
+                "outbox": "outbox"},
+    )
+    daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "run"],
+                              stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    db = tmp_path / "newswatch.db"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            runs = dict(_rows(db, "SELECT s.name, r.status FROM crawl_runs r JOIN sources s "
+                                  "ON s.id = r.source_id WHERE r.status != 'running'"))
+            if len(runs) == 2 and list((tmp_path / "outbox").glob("*.eml")):
+                break
+            time.sleep(0.5)
+        assert daemon.poll() is None, "the daemon died"
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=30)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, stderr
+    assert runs == {"kr": "ok", "hung": "failed"}, stderr
+    (error,) = _rows(db, "SELECT last_error FROM sources WHERE name = 'hung'")[0]
+    assert "killed after 10s" in error
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    assert "a digest was missed" in stderr
+    assert "newswatch daemon stopped" in stderr
+    # One event per line, for journald.
+    assert all(line[:4].isdigit() for line in stderr.splitlines() if line.strip())
