@@ -225,6 +225,15 @@ class Config(_Model):
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
+    @field_validator("topics")
+    @classmethod
+    def _topics_valid(cls, topics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Checked here, not first inside a crawl: a typo in a topic is a config error."""
+        from pipelines.topics import resolve_topics
+
+        resolve_topics(topics or None)
+        return topics
+
     @field_validator("sources")
     @classmethod
     def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:

@@ -33,8 +33,10 @@ _PAGE_SHARE = 0.2
 _RETRY_GAIN = 2.0
 _PROSE_LINE = 80
 _PROSE_SHARE = 0.5
-# Text embedded as JSON replaces the HTML's when it is this much longer and tells the same story
-# (framework state also carries other articles: "read next", prefetched pages).
+# An article body embedded as JSON replaces the HTML's text when it is _EMBEDDED_GAIN times longer
+# than the part of that text it confirms (a paywall teaser, the lede of a client-rendered page),
+# or when the HTML gave next to nothing. Framework state also carries other articles ("read
+# next", prefetched pages): a body that confirms none of a real HTML text is not this page's.
 _EMBEDDED_GAIN = 2.0
 # Fewer characters are not an article body, in JSON or between <br> tags.
 _MIN_BODY = 200
@@ -123,7 +125,8 @@ def _extract(body: bytes | str, url: str, content_type: str | None, language_hin
     text = _tidy(document.text) if document else ""
     linked = list(_json_ld_articles(tree))
     embedded = _embedded_body(tree, linked)
-    if len(embedded) > _EMBEDDED_GAIN * len(text) and _same_story(text, embedded):
+    confirmed = _confirmed_length(text, embedded)
+    if len(embedded) > _EMBEDDED_GAIN * confirmed and (confirmed or len(text) < _MIN_BODY):
         text = embedded
     else:
         text = _recall_retry(tree, url, text)
@@ -274,12 +277,15 @@ def _block_text(block: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _same_story(text: str, embedded: str) -> bool:
-    """Most words of the HTML's text are in the JSON's, or the HTML gave next to nothing."""
-    if len(text) < _MIN_BODY:
-        return True
-    words = set(_WORD.findall(text))
-    return len(words & set(_WORD.findall(embedded))) >= 0.5 * len(words)
+def _confirmed_length(text: str, embedded: str) -> int:
+    """Characters of the HTML's text in lines whose words the JSON body has too (at least 80 %)."""
+    words = set(_WORD.findall(embedded))
+    line_words = (set(_WORD.findall(line)) for line in text.splitlines())
+    return sum(
+        len(line)
+        for line, own in zip(text.splitlines(), line_words, strict=True)
+        if own and len(own & words) >= 0.8 * len(own)
+    )
 
 
 def _html_text(value: str) -> str:

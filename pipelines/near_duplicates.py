@@ -64,6 +64,7 @@ _DATELINE = re.compile(
 _SHORT_LINE = 150
 _LONG_LINE = 300
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_MIX32 = np.uint32(0x9E3779B1)
 _ROW_MASK = np.uint64(0xFFFFFFFF)
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
 
@@ -142,12 +143,16 @@ def from_bytes(data: bytes) -> MinHash:
 
 
 def _band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """One 32-bit key per band and signature (shape n x bands); equal bands, equal keys."""
-    parts = sigs[:, : bands * rows].reshape(len(sigs), bands, rows).astype(np.uint64)
-    keys = np.arange(1, bands + 1, dtype=np.uint64) * _MIX
+    """One 32-bit key per band and signature (shape n x bands); equal bands, equal keys.
+
+    A multiply-xor chain in uint32 (each step a bijection), salted per band so equal values in
+    two bands give different keys; kept in 32 bits because 64-bit temporaries doubled load().
+    """
+    parts = sigs[:, : bands * rows].reshape(len(sigs), bands, rows)
+    keys = np.arange(1, bands + 1, dtype=np.uint32) * _MIX32
     for column in range(rows):
-        keys = (keys ^ parts[:, :, column]) * _MIX
-    return (keys >> np.uint64(32)).astype(np.uint32)
+        keys = (keys ^ parts[:, :, column]) * _MIX32
+    return keys ^ (keys >> np.uint32(15))
 
 
 class NearDuplicateIndex:
