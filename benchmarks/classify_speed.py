@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.classify import Example, score, score_all  # noqa: E402
-from pipelines.evaluate import load_labeled  # noqa: E402
-from pipelines.topics import resolve_topics  # noqa: E402
+from pipelines.classify import Example, score, score_all
+from pipelines.evaluate import load_labeled
+from pipelines.topics import resolve_topics
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "data" / "dev-articles.jsonl"
 
@@ -65,9 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     for r in long_articles:
         score(r["title"], r["body"], r["lang"], topic)
     mean_long = sum(len(r["body"]) for r in long_articles) / len(long_articles)
-    _rate(f"score(), bodies x5 (mean {mean_long:.0f} characters)", len(long_articles), time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    _rate(f"score(), bodies x5 (mean {mean_long:.0f} characters)", len(long_articles), elapsed)
 
-    topics = resolve_topics([{"name": "quantum-policy", "terms": {"quantum": {"sets": [{"match": ["quantum", "양자"]}]}}}])
+    quantum = {"name": "quantum-policy", "terms": {"quantum": {"sets": [{"match": ["quantum", "양자"]}]}}}
+    topics = resolve_topics([quantum])
     started = time.perf_counter()
     for r in articles:
         score_all(r["title"], r["body"], r["lang"], topics)

@@ -33,6 +33,7 @@ from pipelines import near_duplicates as nd
 from pipelines.db import Store
 from pipelines.models import Article, Source, Story
 
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "data" / "near_duplicates"
 LOW = 2**32 // 1_000
 SHARES = (0.25, 0.4, 0.5, 0.7, 0.9)  # planted similarity; 0.25 is below the threshold
 
@@ -162,6 +163,40 @@ def bench_datasketch(size: int, queries: int, rng: np.random.Generator) -> dict[
             "(signatures themselves not kept)": ""}
 
 
+def bench_per_article(repeat: int = 200) -> dict[str, str]:
+    """signature() on the fixture articles, and find() with the exact check on a stored text."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.glob("*.txt"))]
+    started = time.perf_counter()
+    for _ in range(repeat // 10):
+        for text in texts:
+            nd.signature(text)
+    per_signature = (time.perf_counter() - started) / (len(texts) * (repeat // 10))
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'exact.db'}"
+        store = Store.open(url)
+        with store.session() as session:
+            session.add(Source(name="bench", kind="feed", url="https://bench.example/"))
+        now = datetime.now(UTC)
+        for i, text in enumerate(texts):
+            store.add_article({"source_id": 1, "url": f"u{i}", "canonical_url": f"u{i}",
+                               "text": text, "fingerprint": f"f{i}", "fetched_at": now,
+                               "minhash": nd.to_bytes(nd.signature(text))})
+        index = nd.NearDuplicateIndex.load(Store(url), window_days=30)
+        copy = "\n".join(texts[0].splitlines()[:-1])
+        mh = nd.signature(copy)
+        times = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            found = index.find(mh, text=copy)
+            times.append(time.perf_counter() - t)
+        if found is None:
+            raise SystemExit("the exact check lost a copy")
+        store.engine.dispose()
+    return {"signature() per article ms": f"{per_signature * 1e3:.3f}",
+            "find() hit with exact check ms": f"{ms(np.array(times), 50)} (median), "
+                                              f"{ms(np.array(times), 99)} (p99)"}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -173,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
           f"Python {platform.python_version()}, numpy {np.__version__}")
     print(f"index: num_perm {nd.NUM_PERM}, {nd.BANDS} bands x {nd.ROWS} rows, threshold "
           f"{nd.DEFAULT_THRESHOLD}, find() without text (estimate only)\n")
+    for key, value in bench_per_article().items():
+        print(f"{key:<32}{value}")
+    print()
     for size in args.sizes:
         for key, value in bench_index(size, args.queries, np.random.default_rng(args.seed)).items():
             print(f"{key:<32}{value}")

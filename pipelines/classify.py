@@ -31,11 +31,13 @@ _SENTENCE_END = re.compile(r"[.!?。](?=[\s\"'”’)\]]|$)|\n")
 _SENTENCE_LINE = re.compile(r"(?:[.!?。][\"'”’)\]]*|다|요)$")
 _BULLET = re.compile(r"^\s*(?:[•·∙◦▪▫■□◆◇○●▶►▷※*+-]|\d{1,2}[.)]?\s*$)")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+|[\uac00-\ud7a3]+")
-_STOPWORDS = frozenset(
-    "the and for with that this from have has had was were are its his her their they will would "
-    "said says also into over more than been which who about after before such other but not one "
-    "two new can all out what when where while there these those our you your".split()
-)
+_STOPWORDS = frozenset((
+    "the", "and", "for", "with", "that", "this", "from", "have", "has", "had", "was", "were", "are",
+    "its", "his", "her", "their", "they", "will", "would", "said", "says", "also", "into", "over",
+    "more", "than", "been", "which", "who", "about", "after", "before", "such", "other", "but", "not",
+    "one", "two", "new", "can", "all", "out", "what", "when", "where", "while", "there", "these",
+    "those", "our", "you", "your",
+))
 
 
 @dataclass
@@ -108,6 +110,11 @@ class _Doc:
         self.text_start = len(title) + 2 if title else 0
         self.doc = f"{title}\n\n{text}" if title else text
         self.language = language or detect_language(self.doc)
+        folded = self.doc.lower()
+        # Case-insensitive terms search this copy; it must keep every offset of the original.
+        self.folded = folded if len(folded) == len(self.doc) else "".join(
+            c.lower() if len(c.lower()) == 1 else c for c in self.doc
+        )
         # Lines that look like navigation or related-article lists (bullets, short lines without a
         # sentence ending) keep a small weight: the clean stage should drop them, but a page that
         # slips through must not match on its ranking list.
@@ -117,10 +124,8 @@ class _Doc:
         for line in text.split("\n"):
             self.line_starts.append(pos)
             stripped = line.strip()
-            self.list_line.append(
-                bool(stripped)
-                and (bool(_BULLET.match(stripped)) or (len(stripped) < 80 and not _SENTENCE_LINE.search(stripped)))
-            )
+            headline_like = len(stripped) < 80 and not _SENTENCE_LINE.search(stripped)
+            self.list_line.append(bool(stripped) and (bool(_BULLET.match(stripped)) or headline_like))
             pos += len(line) + 1
         self.lead_start = next(
             (s for s, listish in zip(self.line_starts, self.list_line, strict=True) if not listish),
@@ -171,12 +176,11 @@ class _Hit:
 def _group_hits(doc: _Doc, matcher: GroupMatcher, topic: Topic, lead_end: int) -> list[_Hit]:
     """Every match of the group, each term's repeats counting 1, 1/2, 1/3...: mentions add up slowly."""
     by_term: dict[str, list[_Hit]] = defaultdict(list)
-    for m in matcher.regex.finditer(doc.doc):
-        term = matcher.terms[(m.lastindex or 1) - 1]
-        where, location_weight = _locate(doc, m.start(), topic, lead_end)
+    for start, end, term in matcher.find(doc.doc, doc.folded):
+        where, location_weight = _locate(doc, start, topic, lead_end)
         if where not in term.where:
             continue
-        surface = m.group()
+        surface = doc.doc[start:end]
         name = term.canonical or surface.lower()
         by_term[name].append(_Hit(name, surface, where, term.weight * location_weight))
     hits = []
@@ -244,7 +248,7 @@ def _vector(doc: _Doc, topic: Topic, evidence: dict[str, list[_Hit]]) -> dict[st
     words: dict[str, float] = defaultdict(float)
     lead_end = doc.lead_end(topic.config.lead_sentences)
     for m in _WORD.finditer(doc.doc):
-        where, weight = _locate(doc, m.start(), topic, lead_end)
+        weight = _locate(doc, m.start(), topic, lead_end)[1]
         token = m.group()
         if token[0].isascii():
             token = token.lower().rstrip("s")

@@ -18,13 +18,14 @@ _LABEL = re.compile(
     r"(?:\s*(?:일시|일자|시간|일))?\s*[:：]?\s*"
 )
 # 2024.05.28 14:03, 2024.05.28. 14:03, 2024-05-28 14:03:00, 2024/05/28, 2024년 5월 28일 14시 3분,
-# 2024년 05월 28일 오후 2:03, with an optional weekday "(화)". Anything after the match is ignored.
+# 2024년 05월 28일 오후 2:03, 2024-05-28 2:03 PM, with an optional weekday "(화)". Anything after the
+# match is ignored.
 _KOREAN = re.compile(
     r"(?P<year>\d{4})\s*[.\-/년]\s*(?P<month>\d{1,2})\s*[.\-/월]\s*(?P<day>\d{1,2})\s*[.일]?"
     r"\s*(?:\([월화수목금토일]\)\s*)?[T\s]*"
     r"(?:(?P<half>오전|오후|AM|PM|am|pm)\s*)?"
     r"(?:(?P<hour>\d{1,2})\s*[:시]\s*(?:(?P<minute>\d{1,2})\s*분?)?"
-    r"(?:\s*:\s*(?P<second>\d{1,2})\s*초?)?)?"
+    r"(?:\s*:\s*(?P<second>\d{1,2})\s*초?)?(?:\s*(?P<suffix>[AaPp][Mm])\b)?)?"
 )
 # Only what looks like RFC 822 goes to email.utils: it reads "May 28, 2024 2:03 PM" as 02:03.
 _RFC822 = re.compile(r"(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
@@ -66,7 +67,7 @@ def _korean(text: str) -> datetime | None:
     if match is None:
         return None
     hour = int(match["hour"] or 0)
-    half = (match["half"] or "").upper()
+    half = (match["half"] or match["suffix"] or "").upper()
     if half in ("오후", "PM") and hour < 12:
         hour += 12
     elif half in ("오전", "AM") and hour == 12:

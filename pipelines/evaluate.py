@@ -37,7 +37,9 @@ def load_labeled(path: str | Path) -> list[dict[str, Any]]:
                     raise ValueError(f"missing {', '.join(missing)}")
                 row["label"] = int(row["label"])
             except (ValueError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: not a labeled article (needs id, lang, label, body): {exc}") from exc
+                raise ValueError(
+                    f"{path}:{number}: not a labeled article (needs id, lang, label, body): {exc}"
+                ) from exc
             rows.append(row)
     return rows
 
@@ -58,19 +60,22 @@ def metrics(pairs: Sequence[tuple[bool, bool]]) -> dict[str, Any]:
 def _by_language(rows: list[dict[str, Any]], scores: dict[str, TopicScore]) -> dict[str, dict[str, Any]]:
     counted = [r for r in rows if not r.get("borderline")]
     result = {}
-    for lang in sorted({r["lang"] for r in counted}):
-        result[lang] = metrics([(bool(r["label"]), scores[r["id"]].matched) for r in counted if r["lang"] == lang])
-    result["all"] = metrics([(bool(r["label"]), scores[r["id"]].matched) for r in counted])
+    for lang in [*sorted({r["lang"] for r in counted}), "all"]:
+        result[lang] = metrics([(bool(r["label"]), scores[r["id"]].matched)
+                                for r in counted if lang in ("all", r["lang"])])
     return result
 
 
-def _score_rows(rows: list[dict[str, Any]], topic: Topic, examples: Sequence[Example] = ()) -> dict[str, TopicScore]:
+def _score_rows(
+    rows: list[dict[str, Any]], topic: Topic, examples: Sequence[Example] = ()
+) -> dict[str, TopicScore]:
     return {r["id"]: score(r.get("title"), r["body"], r.get("lang"), topic, examples) for r in rows}
 
 
 def _as_examples(rows: list[dict[str, Any]]) -> list[Example]:
     # Ids in the store are integers; here the row number stands in, and the reason shows the row id.
-    return [Example(i, f'{r["id"]}: {r.get("title") or ""}', r["body"], bool(r["label"])) for i, r in enumerate(rows)]
+    return [Example(i, f'{r["id"]}: {r.get("title") or ""}', r["body"], bool(r["label"]))
+            for i, r in enumerate(rows)]
 
 
 def _errors(rows: list[dict[str, Any]], scores: dict[str, TopicScore]) -> list[dict[str, Any]]:
@@ -131,7 +136,8 @@ def _pick_topic(topics: Sequence[Topic] | None, name: str | None, without: Seque
         return topic
     unknown = set(without) - set(topic.config.terms)
     if unknown:
-        raise ValueError(f"--without {','.join(sorted(unknown))}: {topic.name} has groups {', '.join(topic.config.terms)}")
+        raise ValueError(f"--without {','.join(sorted(unknown))}: "
+                         f"{topic.name} has groups {', '.join(topic.config.terms)}")
     data = topic.config.model_dump()
     data["terms"] = {k: g for k, g in data["terms"].items() if k not in without}
     return Topic(TopicConfig.model_validate(data))
@@ -195,7 +201,8 @@ def render(report: dict[str, Any]) -> str:
     out.append(f"errors ({len(report['errors'])}):")
     _error_lines(report["errors"], out)
     if "split" in report:
-        out.append("two-fold split: nothing is fitted on data; feedback examples come only from the other half")
+        out.append("two-fold split: nothing is fitted on data; "
+                   "feedback examples come only from the other half")
         for name, by_lang in report["split"]["pooled"].items():
             _table(f" pooled over both halves, {name}:", by_lang, out)
         for k, fold in enumerate(report["split"]["folds"]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -13,9 +12,17 @@ from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction, extract_metadata, html2txt, load_html
-from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 
 from pipelines.dates import SEOUL, parse_date
+from pipelines.embedded import (
+    MIN_BODY,
+    confirmed_length,
+    embedded_body,
+    first_value,
+    json_ld_articles,
+    json_ld_author,
+    tidy,
+)
 from pipelines.encoding import decode_html
 
 LOGGER = logging.getLogger(__name__)
@@ -38,8 +45,6 @@ _PROSE_SHARE = 0.5
 # or when the HTML gave next to nothing. Framework state also carries other articles ("read
 # next", prefetched pages): a body that confirms none of a real HTML text is not this page's.
 _EMBEDDED_GAIN = 2.0
-# Fewer characters are not an article body, in JSON or between <br> tags.
-_MIN_BODY = 200
 # Responses that cannot hold an article page, whatever their bytes look like.
 _NOT_HTML = ("image/", "audio/", "video/", "font/", "application/pdf", "application/json", "text/css")
 # Shorter texts are not articles (menus, captions, JSON by mistake); the feed's summary serves better.
@@ -66,16 +71,7 @@ _META_DATE_KEYS = (
     "publish-date", "article.published", "dc.date.issued", "dcterms.created", "parsely-pub-date",
     "sailthru.date",
 )  # fmt: skip
-_BODY_KEYS = {"articlebody", "body", "content", "text", "html", "bodyhtml", "contenthtml"}
-# `window.__INITIAL_STATE__ = {`, `Fusion.globalContent={`, `var initialState = {` ... (alternatives
-# spelled out: a character class at their start makes the scan of large inline scripts 4x slower).
-_STATE_ASSIGNMENT = re.compile(
-    r"(?:__[A-Z][A-Z_]*__|globalContent|initialState|preloadedState|InitialState|PreloadedState)"
-    r"\s*=\s*(?=[{\[])"
-)
-_BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|div|h\d|li|blockquote|figcaption|tr)\s*>", re.IGNORECASE)
 _BYLINE = re.compile(r"(?:^|[\s(=])([가-힣]{2,4}) ?기자(?=$|[\s=·,)]|[\w.+-]+@)", re.MULTILINE)
-_WORD = re.compile(r"\w+")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _ENGLISH_WORDS = re.compile(r"\b(?:the|and|of|to|in|is|that|for|with|was)\b", re.IGNORECASE)
 
@@ -122,17 +118,17 @@ def _extract(body: bytes | str, url: str, content_type: str | None, language_hin
         return Extracted()
     _mark_br_body(tree)
     document = bare_extraction(tree, url=url, with_metadata=True, **_PRECISE)
-    text = _tidy(document.text) if document else ""
-    linked = list(_json_ld_articles(tree))
-    embedded = _embedded_body(tree, linked)
-    confirmed = _confirmed_length(text, embedded)
-    if len(embedded) > _EMBEDDED_GAIN * confirmed and (confirmed or len(text) < _MIN_BODY):
+    text = tidy(document.text) if document else ""
+    linked = list(json_ld_articles(tree))
+    embedded = embedded_body(tree, linked)
+    confirmed = confirmed_length(text, embedded)
+    if len(embedded) > _EMBEDDED_GAIN * confirmed and (confirmed or len(text) < MIN_BODY):
         text = embedded
     else:
         text = _recall_retry(tree, url, text)
     if document is None:  # nothing extracted: trafilatura dropped the metadata with the text
         document = extract_metadata(tree, url)
-    title = document.title or _first(linked, "headline")
+    title = document.title or first_value(linked, "headline")
     if _not_an_article(title, text):
         text = ""
     language = _language(language_hint, tree, text or title or "")
@@ -141,7 +137,7 @@ def _extract(body: bytes | str, url: str, content_type: str | None, language_hin
         title=title,
         text=text,
         published=_published(tree, html, linked, document.date, zone),
-        author=document.author or _author(linked) or _byline(text),
+        author=document.author or json_ld_author(linked) or _byline(text),
         language=language,
         canonical_url=_canonical_url(tree, url),
     )
@@ -162,7 +158,7 @@ def _mark_br_body(tree: HtmlElement) -> None:
     if best is None or best.tag not in ("div", "article", "section", "td"):
         return
     own = _own_text_length(best)
-    if own < _MIN_BODY or len(best.findall("br")) < 2:
+    if own < MIN_BODY or len(best.findall("br")) < 2:
         return
     if own > sum(len(p.text_content()) for p in tree.iter("p")):
         best.set("itemprop", "articleBody")
@@ -178,7 +174,7 @@ def _recall_retry(tree: HtmlElement, url: str, text: str) -> str:
     if len(text) >= _RETRY_BELOW or len(text) >= _PAGE_SHARE * len(html2txt(tree)):
         return text
     document = bare_extraction(tree, url=url, include_comments=False, fast=True)
-    retry = _tidy(document.text) if document else ""
+    retry = tidy(document.text) if document else ""
     if len(retry) > _RETRY_GAIN * len(text) and _prose_share(retry) >= _PROSE_SHARE:
         return retry
     return text
@@ -188,118 +184,10 @@ def _prose_share(text: str) -> float:
     return sum(len(line) for line in text.splitlines() if len(line) >= _PROSE_LINE) / len(text)
 
 
-def _tidy(text: str) -> str:
-    """One paragraph per line, without blank lines or runs of spaces."""
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def _json_ld_articles(tree: HtmlElement) -> Iterator[dict[str, Any]]:
-    """The JSON-LD objects that describe an article (@graph and lists included)."""
-    for script in tree.iterfind('.//script[@type="application/ld+json"]'):
-        try:
-            data = json.loads(script.text or "", strict=False)
-        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            continue
-        stack = [data]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(reversed(item))
-            elif isinstance(item, dict):
-                stack.extend(reversed(item.get("@graph") or []))
-                if "articleBody" in item or "headline" in item or "datePublished" in item:
-                    yield item
-
-
-def _first(items: list[dict[str, Any]], key: str) -> str | None:
-    return next((v.strip() for i in items if isinstance(v := i.get(key), str) and v.strip()), None)
-
-
-def _author(linked: list[dict[str, Any]]) -> str | None:
-    for item in linked:
-        authors = item.get("author")
-        for author in authors if isinstance(authors, list) else [authors]:
-            name = author.get("name") if isinstance(author, dict) else author
-            if isinstance(name, str) and name.strip():
-                return name.strip()
-    return None
-
-
 def _byline(text: str) -> str | None:
     """The reporter of a Korean article, from "김현우 기자" at its start or end."""
     match = _BYLINE.search(text[-300:]) or _BYLINE.search(text[:200])
     return match.group(1) if match else None
-
-
-def _embedded_body(tree: HtmlElement, linked: list[dict[str, Any]]) -> str:
-    """The longest plausible article body in JSON-LD or client-side framework state."""
-    candidates = [body for item in linked if isinstance(body := item.get("articleBody"), str)]
-    for script in tree.iterfind(".//script"):
-        source = script.text or ""
-        if script.get("type") == "application/json" or script.get("id") == "__NEXT_DATA__":
-            starts = [0]
-        else:
-            starts = [match.end() for match in _STATE_ASSIGNMENT.finditer(source)]
-        for start in starts:
-            try:
-                state, _ = json.JSONDecoder(strict=False).raw_decode(source, start)
-            except (ValueError, RecursionError):
-                continue
-            candidates.extend(_state_bodies(state))
-    texts = (_html_text(candidate) for candidate in candidates if len(candidate) >= _MIN_BODY)
-    return max((text for text in texts if _plausible(text)), key=len, default="")
-
-
-def _state_bodies(node: Any, depth: int = 0) -> Iterator[str]:
-    """Strings under body-like keys, and lists of content blocks (Arc's content_elements) joined."""
-    if depth > 30:
-        return
-    if isinstance(node, dict):
-        for key, value in node.items():
-            name = key.lower()
-            if isinstance(value, str) and name in _BODY_KEYS:
-                yield value
-            elif isinstance(value, list) and ("content" in name or "block" in name):
-                parts = [_block_text(block) for block in value]
-                yield "\n".join(part for part in parts if part)
-            if isinstance(value, dict | list):
-                yield from _state_bodies(value, depth + 1)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _state_bodies(item, depth + 1)
-
-
-def _block_text(block: Any) -> str:
-    if not isinstance(block, dict) or block.get("type") not in (None, "text", "paragraph"):
-        return ""
-    value = block.get("content", block.get("text"))
-    return value if isinstance(value, str) else ""
-
-
-def _confirmed_length(text: str, embedded: str) -> int:
-    """Characters of the HTML's text in lines whose words the JSON body has too (at least 80 %)."""
-    words = set(_WORD.findall(embedded))
-    line_words = (set(_WORD.findall(line)) for line in text.splitlines())
-    return sum(
-        len(line)
-        for line, own in zip(text.splitlines(), line_words, strict=True)
-        if own and len(own & words) >= 0.8 * len(own)
-    )
-
-
-def _html_text(value: str) -> str:
-    """Text of an HTML fragment from JSON, one paragraph per line."""
-    if "<" in value:
-        value = remove_tags(_BLOCK_END.sub("\n", remove_tags_with_content(value, ("script", "style"))))
-    return _tidy(replace_entities(value))
-
-
-def _plausible(text: str) -> bool:
-    """Prose rather than an id, URL, code or CSS: long enough, with spaces, few braces."""
-    if len(text) < _MIN_BODY or text.count(" ") < len(text) / 30:
-        return False
-    return sum(text.count(c) for c in "{};=") < len(text) / 50
 
 
 def _not_an_article(title: str | None, text: str) -> bool:
@@ -311,19 +199,24 @@ def _not_an_article(title: str | None, text: str) -> bool:
 
 def _language(hint: str | None, tree: HtmlElement, text: str) -> str | None:
     """ISO 639-1: the source's hint, else Hangul text, else <html lang>, else English words."""
-    if hint:
-        return hint.split("-")[0].lower()
+    if hint and hint.strip():
+        return _language_code(hint)
     sample = text[:3000]
     letters = sum(ch.isalpha() for ch in sample)
     if letters and len(_HANGUL.findall(sample)) >= 0.3 * letters:
         return "ko"
     declared = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
     if declared.strip():
-        return declared.strip().split("-")[0].split("_")[0].lower()
+        return _language_code(declared)
     words = len(sample.split())
     if words >= 20 and len(_ENGLISH_WORDS.findall(sample)) >= 0.08 * words:
         return "en"
     return None
+
+
+def _language_code(tag: str) -> str:
+    """The ISO 639-1 part of a language tag: "ko-KR", "ko_KR" and "KO" are all "ko"."""
+    return tag.strip().replace("_", "-").split("-")[0].lower()
 
 
 def _published(

@@ -27,6 +27,8 @@ EST = timezone(timedelta(hours=-5))
         ("2024.05.28 오전 12:03", datetime(2024, 5, 28, 0, 3, tzinfo=KST)),
         ("2024.05.28 오후 12:03", datetime(2024, 5, 28, 12, 3, tzinfo=KST)),
         ("2024.05.28(화) 14:03", datetime(2024, 5, 28, 14, 3, tzinfo=KST)),
+        ("2024-05-28 2:03 PM", datetime(2024, 5, 28, 14, 3, tzinfo=KST)),
+        ("2024-05-28 12:03 am", datetime(2024, 5, 28, 0, 3, tzinfo=KST)),
         ("2024-05-28 14:03:00 KST", datetime(2024, 5, 28, 14, 3, tzinfo=KST)),
         # Labels printed before the date.
         ("입력 2024.05.28 14:03", datetime(2024, 5, 28, 14, 3, tzinfo=KST)),

@@ -6,9 +6,11 @@ import json
 import random
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pipelines.encoding import decode_html
 from pipelines.extract import Extracted, extract_article
 
 PAGES = Path(__file__).parent / "pages"
@@ -18,7 +20,7 @@ EXPECTED_KEYS = {"article", "author", "canonical_url", "language", "published", 
 FIX = "fix the fixture in tests/pages/ (STYLE.md §7)"
 
 
-def _expected(page: str) -> dict:
+def _expected(page: str) -> dict[str, Any]:
     return json.loads((PAGES / page).with_suffix(".json").read_text(encoding="utf-8"))
 
 
@@ -72,8 +74,6 @@ def test_page(page: str) -> None:
 @pytest.mark.parametrize("page", PAGE_FILES)
 def test_already_decoded_text_gives_the_same_result(page: str) -> None:
     meta = META[page]
-    from pipelines.encoding import decode_html
-
     text = decode_html((PAGES / page).read_bytes(), meta["content_type"])
     assert extract_article(text, meta["url"]) == _extract(page)
 
@@ -92,6 +92,7 @@ def test_language_hint_wins_and_sets_seoul_time() -> None:
     body = (PAGES / page).read_bytes().replace(b'<html lang="ko">', b'<html lang="en">')
     assert extract_article(body, META[page]["url"], language_hint="ko").language == "ko"
     assert extract_article(body, META[page]["url"], language_hint="ko-KR").language == "ko"
+    assert extract_article(body, META[page]["url"], language_hint="ko_KR").language == "ko"
     published = extract_article(body, META[page]["url"], language_hint="ko").published
     assert published is not None and published.isoformat() == "2024-05-28T14:03:00+09:00"
 
@@ -139,18 +140,25 @@ def test_json_body_of_another_article_does_not_replace_the_page_text() -> None:
     assert "고영향 AI" not in result.text
 
 
-def test_json_ld_body_completes_a_teaser() -> None:
-    """A page showing the first paragraphs only, with the whole article in JSON-LD."""
+def test_json_ld_body_completes_a_paywall_teaser() -> None:
+    """A paywalled page shows the lede and a trending list; the whole article is in JSON-LD."""
     page = "jsonld-wire/us-ai-safety-institute_2023_11_01.html"
+    trending = "".join(
+        f"<li><a href='/story/{n}'>Story {n}</a><p>Summary of another story number {n}, which has "
+        "nothing to do with the safety institute and is long enough to look like prose.</p></li>"
+        for n in range(8)
+    )
     teaser = (
         "<article><p>The United States will create a dedicated artificial intelligence safety institute "
-        "within the Department of Commerce, Commerce Secretary Gina Raimondo said on Wednesday at the "
-        "UK government's AI Safety Summit at Bletchley Park.</p><p>Subscribe to read the rest.</p></article>"
+        "within the Department of Commerce, Commerce Secretary Gina Raimondo said on Wednesday.</p>"
+        "<div class='paywall'><p>Subscribe to read the rest.</p></div></article>"
+        f"<section class='trending'><h2>Trending</h2><ol>{trending}</ol></section>"
     )
     html = (PAGES / page).read_text(encoding="utf-8").replace('<div id="root"></div>', teaser)
     result = extract_article(html, META[page]["url"])
     assert "Google DeepMind chief executive Demis Hassabis and Elon Musk." in result.text
     assert "Subscribe to read the rest" not in result.text
+    assert "another story" not in result.text
 
 
 _PARAGRAPH = (

@@ -168,9 +168,9 @@ def test_signature_round_trips_through_bytes() -> None:
     restored = from_bytes(data)
     assert np.array_equal(restored.hashvalues, mh.hashvalues)
     assert restored.jaccard(mh) == 1.0
-    with pytest.raises(ValueError, match="stale"):
-        from_bytes(data[:2] + bytes([data[2] + 1]) + data[3:])
-    with pytest.raises(ValueError, match="truncated"):
+    with pytest.raises(ValueError, match=r"re-run signature\(\)"):
+        from_bytes(data[:2] + bytes([data[2] + 1]) + data[3:])  # another version
+    with pytest.raises(ValueError, match=r"re-run signature\(\)"):
         from_bytes(data[:-4])
 
 

@@ -1,0 +1,162 @@
+"""Tests for pipelines/topics.py: the topic model, the built-in topic file, merging and compiling."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from pipelines.classify import score
+from pipelines.topics import (
+    DEFAULT_TOPIC,
+    TOPIC_DATA,
+    Topic,
+    TopicConfig,
+    builtin_topics,
+    load_topic_file,
+    resolve_topics,
+    variant_regex,
+)
+
+QUANTUM = {
+    "name": "quantum-policy",
+    "description": "Public quantum technology programmes",
+    "threshold": 0.6,
+    "terms": {
+        "quantum": {"sets": [{"lang": "any", "match": ["양자 = quantum", "큐비트 = qubit"]}]},
+        "actor": {"sets": [{"lang": "ko", "match": ["정부", "과기정통부"]},
+                           {"lang": "en", "match": ["government", "ministry"]}]},
+        "business": {"mode": "penalty", "weight": 2.0, "sets": [{"match": ["shares", "주가"]}]},
+    },
+}
+
+
+def test_builtin_topic_ships_as_data_and_loads_through_the_model():
+    topics = builtin_topics()
+    assert [t.name for t in topics] == [DEFAULT_TOPIC]
+    assert (TOPIC_DATA / f"{DEFAULT_TOPIC}.toml").is_file()
+    config = load_topic_file(TOPIC_DATA / f"{DEFAULT_TOPIC}.toml")
+    assert isinstance(config, TopicConfig)
+    assert {"ai", "actor", "action"} <= {n for n, g in config.terms.items() if g.mode == "require"}
+    assert 0 < config.threshold < 1
+
+
+@pytest.mark.parametrize("user", [None, []])
+def test_no_user_entries_gives_the_builtin_topic(user):
+    topics = resolve_topics(user)
+    assert [t.name for t in topics] == [DEFAULT_TOPIC]
+    assert isinstance(topics[0], Topic)
+
+
+def test_user_entry_by_name_overrides_only_what_it_sets():
+    builtin = resolve_topics()[0].config
+    (topic,) = resolve_topics([{"name": DEFAULT_TOPIC, "threshold": 0.6}])
+    assert topic.threshold == 0.6
+    assert topic.config.terms == builtin.terms
+    assert topic.config.prior == builtin.prior
+
+
+def test_override_merges_term_groups_by_name():
+    extra = {"sets": [{"lang": "ko", "match": ["스마트팜"]}], "mode": "penalty", "weight": 1.0}
+    (topic,) = resolve_topics([TopicConfig(name=DEFAULT_TOPIC, terms={"farming": extra})])
+    assert "farming" in topic.config.terms
+    assert "ai" in topic.config.terms  # the built-in groups are kept
+
+
+def test_builtin_can_be_switched_off():
+    topics = resolve_topics([{"name": DEFAULT_TOPIC, "enabled": False}, QUANTUM])
+    assert [t.name for t in topics] == ["quantum-policy"]
+
+
+def test_user_topic_from_dict_loads_and_scores():
+    topics = resolve_topics([QUANTUM])
+    assert [t.name for t in topics] == [DEFAULT_TOPIC, "quantum-policy"]
+    quantum = topics[1]
+    hit = score("Government doubles quantum research budget",
+                "The ministry will fund three qubit research centres at universities.", None, quantum)
+    assert hit.matched, hit.to_json()
+    assert {r.term for r in hit.reasons} >= {"양자", "큐비트"}  # canonical names across scripts
+    miss = score("정부, AI 대학원 10곳 추가 선정", "과기정통부는 인공지능 대학원을 늘린다.", None, quantum)
+    assert not miss.matched
+
+
+def test_user_topics_from_toml_config_tables():
+    config = tomllib.loads(
+        """
+        [[topics]]
+        name = "ai-research-policy"
+        threshold = 0.55
+
+        [[topics]]
+        name = "quantum-policy"
+        [topics.terms.quantum]
+        sets = [{ match = ["quantum", "양자"] }]
+        """
+    )
+    topics = resolve_topics(config["topics"])
+    assert [(t.name, t.threshold) for t in topics] == [(DEFAULT_TOPIC, 0.55), ("quantum-policy", 0.5)]
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        ({"name": DEFAULT_TOPIC, "threshold": 1.5}, "threshold"),
+        ({"name": DEFAULT_TOPIC, "treshold": 0.5}, "treshold"),
+        ({"name": "bad name!"}, "name"),
+        ({**QUANTUM, "terms": {"q": {"sets": [{"match": ["re:(unclosed"]}]}}}, "terms.q.sets.0.match"),
+        ({**QUANTUM, "terms": {"q": {"sets": [{"match": ["re:(a|b)"]}]}}}, "capturing group"),
+        ({**QUANTUM, "terms": {"q": {"sets": [{"match": ["x"], "where": ["footer"]}]}}}, "where"),
+        ({**QUANTUM, "terms": {"q": {"mode": "compete", "sets": [{"match": ["x"]}]}}}, "against"),
+        ({**QUANTUM, "terms": {"q": {"mode": "penalty", "sets": [{"match": ["x"]}]}}}, "require"),
+        ({"name": "new-topic", "threshold": 0.4}, "terms"),
+    ],
+)
+def test_invalid_topic_config_names_the_field(entry, field):
+    with pytest.raises(ValueError, match="topics\\[0\\]") as info:
+        resolve_topics([entry])
+    assert field in str(info.value)
+
+
+def test_duplicate_names_are_rejected_naming_both():
+    with pytest.raises(ValueError) as info:
+        resolve_topics([QUANTUM, {"name": DEFAULT_TOPIC, "threshold": 0.7}, QUANTUM])
+    message = str(info.value)
+    assert "topics[0]" in message and "topics[2]" in message and "quantum-policy" in message
+
+
+def test_duplicate_builtin_override_is_rejected():
+    with pytest.raises(ValueError, match="topics\\[0\\] and topics\\[1\\]"):
+        resolve_topics([{"name": DEFAULT_TOPIC}, {"name": DEFAULT_TOPIC, "threshold": 0.7}])
+
+
+@pytest.mark.parametrize(
+    ("variant", "text", "found"),
+    [
+        ("AI", "KAIST 연구진", False),
+        ("AI", "OpenAI said", False),
+        ("AI", "MAIN street", False),
+        ("AI", "AI에이전트가 이끄는", True),
+        ("AI", "생성형 AI를", True),
+        ("AI 기본법", "AI기본법 시행", True),
+        ("인공지능 대학원", "인공지능대학원 선정", True),
+        ("정책", "AI정책을", True),
+        ("foundation model", "foundation-model taskforce", True),
+        ("foundation model", "foundation models", True),
+        ("start-up", "a startup founder", True),
+        ("EU", "Europe", False),
+    ],
+)
+def test_variant_boundaries(variant, text, found):
+    topic = Topic(TopicConfig(name="probe", terms={"t": {"sets": [{"match": [variant]}]}}))
+    (matcher,) = topic.matchers(None)
+    assert bool(matcher.find(text, text.lower())) is found
+    assert variant_regex(variant)  # the same pattern the validator compiles
+
+
+def test_matchers_compile_once_per_language():
+    topic = resolve_topics()[0]
+    assert topic.matchers("ko") is topic.matchers("ko")
+    names = {m.name for m in topic.matchers("en")}
+    assert {"ai", "actor", "action", "business"} <= names
+    # A language the topic has no terms for gets every term set rather than none.
+    assert topic.matchers("de") is topic.matchers(None)
