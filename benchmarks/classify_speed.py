@@ -52,13 +52,16 @@ def main(argv: list[str] | None = None) -> int:
         score(r["title"], r["body"], None, topic)
     _rate("score(), language detected", len(articles), time.perf_counter() - started)
 
-    examples = [Example(i, r["title"], r["body"], bool(r["label"])) for i, r in enumerate(rows[:50])]
-    for r in articles[:1]:
-        score(r["title"], r["body"], r["lang"], topic, examples)  # fills the example-vector cache
-    started = time.perf_counter()
-    for r in articles:
-        score(r["title"], r["body"], r["lang"], topic, examples)
-    _rate(f"score() with {len(examples)} feedback examples", len(articles), time.perf_counter() - started)
+    # Feedback costs one similarity per example and article: it grows linearly with the labels.
+    for count, measured in ((50, articles), (500, articles[:1000])):
+        pool = itertools.islice(itertools.cycle(rows), count)
+        examples = [Example(i, f"{r['title']} ({i})", r["body"], bool(r["label"]))
+                    for i, r in enumerate(pool)]
+        score(rows[0]["title"], rows[0]["body"], rows[0]["lang"], topic, examples)  # fills the cache
+        started = time.perf_counter()
+        for r in measured:
+            score(r["title"], r["body"], r["lang"], topic, examples)
+        _rate(f"score() with {count} feedback examples", len(measured), time.perf_counter() - started)
 
     long_articles = [{**r, "body": "\n".join([r["body"]] * 5)} for r in articles[:1000]]
     started = time.perf_counter()

@@ -297,7 +297,9 @@ def _box(spec: SourceSpec, title: str, others: list[Article], numbered: bool, th
         thumb = (f'<span class="thumb"><img src="{BASE}/static/thumb/{other.id}.jpg" alt="" '
                  f'loading="lazy"></span>' if thumbs else "")
         rows.append(f'<li><a href="{BASE}{other.path}">{num}{thumb}<span class="tit">'
-                    f'{esc(other.title)}</span></a></li>')
+                    f'{esc(other.title)}</span></a><span class="info"><span class="cate">'
+                    f'{esc(other.section)}</span><span class="time">{other.published:%H:%M}</span>'
+                    f'</span></li>')
     tag = "ol" if numbered else "ul"
     return (f'<section class="news-box rank-box"><h3>{esc(title)}</h3><{tag}>\n' + "\n".join(rows)
             + f"\n</{tag}></section>")
@@ -350,8 +352,8 @@ def _ad(slot: str) -> str:
 
 def _footer(spec: SourceSpec, rng: random.Random) -> str:
     ko = spec.language == "ko"
-    links = (["회사소개", "이용약관", "개인정보처리방침", "청소년보호정책", "광고문의", "제휴문의", "기사제보",
-              "고충처리인", "RSS", "모바일"] if ko else
+    links = (["회사소개", "이용약관", "개인정보처리방침", "청소년보호정책", "광고문의", "제휴문의",
+              "기사제보", "고충처리인", "RSS", "모바일"] if ko else
              ["About us", "Terms", "Privacy", "Cookie settings", "Advertise", "Contact", "Careers",
               "Corrections", "RSS", "Newsletters"])
     f_links = "".join(f'<a href="{BASE}/{spec.slug}/info/{n}">{esc(t)}</a>' for n, t in enumerate(links))
@@ -359,7 +361,15 @@ def _footer(spec: SourceSpec, rng: random.Random) -> str:
                      for n, name in enumerate(rng.sample(KR_NAMES if ko else EN_NAMES, 8)))
     notice = ("이 사이트에 게재된 기사의 저작권은 각 언론사에 있으며 무단 전재 및 재배포를 금합니다."
               if ko else f"© {spec.name}. All rights reserved. Reproduction without permission prohibited.")
-    return (f'<footer class="footer"><div class="f-menu">{f_links}</div>'
+    sections = KR_SECTIONS if ko else EN_SECTIONS
+    service_map = "".join(
+        f'<dl><dt><a href="{BASE}/{spec.slug}/section/{n}">{esc(label)}</a></dt>'
+        + "".join(f'<dd><a href="{BASE}/{spec.slug}/section/{n}/{m}">{esc(sub)}</a></dd>'
+                  for m, sub in enumerate(rng.sample(sections, 3 + spec.heavy)))
+        + "</dl>"
+        for n, label in enumerate(sections))
+    return (f'<footer class="footer"><div class="service-map">{service_map}</div>'
+            f'<div class="f-menu">{f_links}</div>'
             f'<select class="family" onchange="goFamily(this)">{family}</select>'
             f"<address>{esc(spec.name)} | {'등록번호' if ko else 'Registered no.'} "
             f"{rng.randrange(10**5):05d} | {'대표전화' if ko else 'Tel'} 02-{rng.randrange(10**4):04d}-"
@@ -428,7 +438,8 @@ def page_kr_portal(spec: SourceSpec, art: Article, rng: random.Random, corpus: C
         if n == 3:
             paras.append(_ad("inread"))
     extra = _date_meta(art) + "\n" + _jsonld(spec, art, url, with_body=False)
-    return f"""{_head(spec, rng, art.title, url, extra, 60 + 60 * spec.heavy, 2000 + 2500 * spec.heavy)}
+    aside = _boxes(spec, rng, pool) if spec.heavy >= 2 else ""
+    return f"""{_head(spec, rng, art.title, url, extra, 60 + 50 * spec.heavy, 1500 + 2000 * spec.heavy)}
 <body class="article-view">
 <div id="skip_nav"><a href="#gnb">주요 메뉴 바로가기</a><a href="#content">본문 바로가기</a></div>
 <div class="top-util"><a href="{BASE}/{spec.slug}/">홈</a><a href="{BASE}/{spec.slug}/login">로그인</a>
@@ -447,8 +458,8 @@ def page_kr_portal(spec: SourceSpec, art: Article, rng: random.Random, corpus: C
 <div class="article-tools"><button class="btn-font">글자 크기</button><button class="btn-share">공유</button>
 </div></div></div>
 <div class="article-body" id="article-body" itemprop="articleBody">
-<figure class="photo"><img src="{BASE}/static/photo/{art.id}.jpg" alt=""><figcaption>사진 {esc(spec.name)} 제공
-</figcaption></figure>
+<figure class="photo"><img src="{BASE}/static/photo/{art.id}.jpg" alt="">
+<figcaption>사진 {esc(spec.name)} 제공</figcaption></figure>
 {chr(10).join(paras)}
 </div>
 <div class="reporter-box"><span class="name">{esc(art.author)} 기자</span>
@@ -460,7 +471,7 @@ def page_kr_portal(spec: SourceSpec, art: Article, rng: random.Random, corpus: C
 <div class="share-layer"><strong>공유하기</strong><button data-share="kakao">카카오톡</button>
 <button data-share="facebook">페이스북</button><button data-share="url">링크 복사</button></div>
 </main>
-<aside class="aside">{_ad("right1")}{_boxes(spec, rng, pool) if spec.heavy >= 2 else ""}{_ad("right2")}</aside>
+<aside class="aside">{_ad("right1")}{aside}{_ad("right2")}</aside>
 </div>
 {_nav(spec, rng, "gnb_bottom")}
 {_footer(spec, rng)}
@@ -478,7 +489,8 @@ def page_kr_legacy(spec: SourceSpec, art: Article, rng: random.Random, corpus: C
     rank = "".join(f'<tr><td class="rank"><b>{n}</b> <a href="{BASE}{o.path}">{esc(o.title)}</a></td></tr>'
                    for n, o in enumerate(rng.sample(pool, min(len(pool), 10)), 1))
     section_news = "".join(
-        f'<li><a href="{BASE}{o.path}">{esc(o.title)}</a><div class="summary">{esc(o.paragraphs[0][:80])}</div></li>'
+        f'<li><a href="{BASE}{o.path}">{esc(o.title)}</a>'
+        f'<div class="summary">{esc(o.paragraphs[0][:80])}</div></li>'
         for o in rng.sample(pool, min(len(pool), 4 + 2 * spec.heavy)))
     menu = " ".join(f'<a href="{BASE}/{spec.slug}/list.php?sec={n}">{esc(s)}</a>'
                     for n, s in enumerate(KR_SECTIONS))
@@ -486,7 +498,8 @@ def page_kr_legacy(spec: SourceSpec, art: Article, rng: random.Random, corpus: C
 <body leftmargin="0" topmargin="0">
 <table width="1000" border="0" cellspacing="0" cellpadding="0" align="center">
 <tr><td class="top"><span class="today">{art.published.astimezone(KST).strftime("%Y년 %m월 %d일")}</span>
-<a href="{BASE}/{spec.slug}/">{esc(spec.name)}</a> | <a href="{BASE}/{spec.slug}/login.php">로그인</a></td></tr>
+<a href="{BASE}/{spec.slug}/">{esc(spec.name)}</a> |
+<a href="{BASE}/{spec.slug}/login.php">로그인</a></td></tr>
 <tr><td class="menu" bgcolor="#0b3c7a">{menu}</td></tr>
 <tr><td>{_nav(spec, rng, "submenu")}</td></tr>
 </table>
@@ -539,7 +552,7 @@ def page_en_ledger(spec: SourceSpec, art: Article, rng: random.Random, corpus: C
                          f"{esc(other.title)}</a></p>")
     extra = (_date_meta(art) + f'\n<meta name="author" content="{esc(art.author)}">\n'
              + _jsonld(spec, art, url, with_body=False))
-    return f"""{_head(spec, rng, art.title, url, extra, 50 + 60 * spec.heavy, 2000 + 3000 * spec.heavy)}
+    return f"""{_head(spec, rng, art.title, url, extra, 50 + 50 * spec.heavy, 1500 + 2000 * spec.heavy)}
 <body>
 <div class="cookie-banner" role="dialog"><p>We use cookies and similar technologies to improve your
 experience, measure audiences and show you relevant advertising.</p><button>Accept all</button>
@@ -556,7 +569,8 @@ experience, measure audiences and show you relevant advertising.</p><button>Acce
 <p class="byline">By <a rel="author" href="{BASE}/{spec.slug}/author/{art.id % 17}">{esc(art.author)}</a></p>
 <time datetime="{art.published.isoformat()}">{art.published.strftime("%a %d %b %Y %H.%M UTC")}</time>
 </header>
-<figure><img src="{BASE}/static/{spec.slug}/{art.id}.jpg" alt=""><figcaption>Photograph: agency</figcaption></figure>
+<figure><img src="{BASE}/static/{spec.slug}/{art.id}.jpg" alt="">
+<figcaption>Photograph: agency</figcaption></figure>
 <div class="story-body">
 {chr(10).join(paras)}
 </div>
@@ -595,7 +609,7 @@ def page_en_wire(spec: SourceSpec, art: Article, rng: random.Random, corpus: Cor
 </div>
 <div class="trending"><h2>Trending on {esc(spec.name)}</h2>{_boxes(spec, rng, pool)}</div>
 </article></main>"""
-    return f"""{_head(spec, rng, art.title, url, extra, 40 + 50 * spec.heavy, 3000 + 3000 * spec.heavy)}
+    return f"""{_head(spec, rng, art.title, url, extra, 40 + 50 * spec.heavy, 2000 + 2500 * spec.heavy)}
 <body>
 <header><a href="{BASE}/{spec.slug}/">{esc(spec.name)}</a>{_nav(spec, rng, "top-nav")}</header>
 {_ad("top")}
@@ -742,7 +756,7 @@ def generate(out: Path, *, sources: int = 30, min_articles: int = 100, max_artic
     for n in range(sources):
         template, kind, lang, encoding = SOURCE_KINDS[n % len(SOURCE_KINDS)]
         base_name = next(kr_names) if lang == "ko" else next(en_names)
-        name = base_name if n < len(KR_NAMES) + len(EN_NAMES) else f"{base_name} {n}"
+        name = base_name if base_name not in {s.name for s in specs} else f"{base_name} {n + 1}"
         spec = SourceSpec(name=name, slug=_slug(n + 1, template), template=template, kind=kind,
                           language=lang, encoding=encoding, heavy=n % 4)
         spec.csr = template == "en-wire" and n % 3 == 0
@@ -759,7 +773,8 @@ def generate(out: Path, *, sources: int = 30, min_articles: int = 100, max_artic
             published = now - timedelta(minutes=rng.randint(5, 48 * 60))
             title, paragraphs = corpus.article(spec.language, rng, euckr=spec.encoding == "euc-kr")
             sections = KR_SECTIONS if spec.language == "ko" else EN_SECTIONS
-            author = (rng.choice("김이박최정강조윤장임") + rng.choice(["민준", "서연", "도윤", "하은", "지호", "수아"])
+            given = ["민준", "서연", "도윤", "하은", "지호", "수아"]
+            author = (rng.choice("김이박최정강조윤장임") + rng.choice(given)
                       if spec.language == "ko" else
                       rng.choice(["Maya", "Tom", "Priya", "Lars", "Grace", "Omar"]) + " "
                       + rng.choice(["Fischer", "Okoye", "Tanaka", "Brennan", "Silva", "Novak"]))

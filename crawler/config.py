@@ -212,7 +212,7 @@ class DigestConfig(_Model):
 
 
 class DedupeConfig(_Model):
-    near_duplicate_threshold: float = Field(0.5, gt=0, lt=1)
+    near_duplicate_threshold: float = Field(0.33, gt=0, lt=1)
     window_days: int = Field(30, ge=1)
 
 

@@ -31,9 +31,12 @@ class ArticleItem:
     published: datetime | None = None
     author: str | None = None
     language: str | None = None
-    # Set by pipelines/dedupe.py.
+    # Set by pipelines/dedupe.py (story_id only when the text joins a stored story).
     canonical_url: str | None = None
     fingerprint: str | None = None
-    story_of: int | None = None
+    minhash: bytes | None = None
+    story_id: int | None = None
+    # Set by pipelines/store.py.
+    article_id: int | None = None
     # Set by pipelines/classify.py: one entry per topic, see pipelines.classify.TopicScore.
     scores: list[Any] = field(default_factory=list)

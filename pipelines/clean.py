@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import DropItem
 
-from pipelines.dedupe import usable_canonical
 from pipelines.extract import extract_article
+from pipelines.identity import usable_canonical
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

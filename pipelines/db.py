@@ -170,10 +170,10 @@ class Store:
 
     def add_article(
         self, fields: dict[str, Any], *, story_id: int | None = None, scores: Sequence[Any] = (),
-    ) -> int | None:
+    ) -> tuple[int, int] | None:
         """Insert an article, its story (unless it joins one) and its matches in one transaction.
 
-        Returns None if the URL or text is already stored.
+        Returns (article id, story id), or None if the URL or text is already stored.
         """
         try:
             with self.session() as session:
@@ -189,7 +189,7 @@ class Store:
                     if score.matched:
                         session.add(Match(article_id=article.id, topic=score.topic,
                                           score=score.score, reasons=score.to_json()))
-                return article.id
+                return article.id, story_id
         except IntegrityError:
             # Another worker stored the same URL or text between our check and our insert.
             logger.info("article %s was stored concurrently; keeping the first", fields["url"])

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
-import unicodedata
 from typing import TYPE_CHECKING, Self
-from urllib.parse import parse_qsl, urlsplit
 
 from scrapy.exceptions import DropItem
-from w3lib.url import canonicalize_url, url_query_cleaner
 
 from pipelines.db import Store
+from pipelines.identity import canonical_url, fingerprint
+from pipelines.models import utcnow
+from pipelines.near_duplicates import NearDuplicateIndex, from_bytes, signature, to_bytes
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -22,72 +20,46 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Parameters that say where a reader came from, never which article: dropped from the identity.
-TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "_hs")
-TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ref", "ref_src", "cmpid",
-    "ncid", "ocid", "sr_share", "spm", "fromrss",
-})
-_NON_WORD = re.compile(r"[\W_]+")
+_indexes: dict[str, NearDuplicateIndex] = {}
 
 
-def canonical_url(url: str) -> str:
-    """The URL that identifies an article: tracking parameters and fragments gone, query sorted.
+def shared_index(store: Store, window_days: int, threshold: float) -> NearDuplicateIndex:
+    """One near-duplicate index per database in a process.
 
-    Parameters that carry the article id (`?idxno=123`, `?no=…`) stay; only names known to
-    track the reader go, so two sites' URL schemes never collapse into one.
+    Every source is its own crawler in a round; with an index each, two portals carrying the
+    same wire story in the same round would never see each other.
     """
-    query = urlsplit(url).query
-    tracking = [
-        name for name, _ in parse_qsl(query, keep_blank_values=True)
-        if name.lower() in TRACKING_PARAMS or name.lower().startswith(TRACKING_PREFIXES)
-    ]
-    if tracking:
-        url = url_query_cleaner(url, tracking, remove=True)
-    canonical = canonicalize_url(url)
-    parts = urlsplit(canonical)
-    host = (parts.hostname or "").lower()
-    if parts.port and not (
-        (parts.scheme == "http" and parts.port == 80)
-        or (parts.scheme == "https" and parts.port == 443)
-    ):
-        host = f"{host}:{parts.port}"
-    path = parts.path or "/"
-    return f"{parts.scheme}://{host}{path}" + (f"?{parts.query}" if parts.query else "")
+    if store.url not in _indexes:
+        _indexes[store.url] = NearDuplicateIndex.load(store, window_days, threshold)
+    return _indexes[store.url]
 
 
-def normalise_text(text: str) -> str:
-    """Text reduced to its words, so whitespace, quotes and case do not make it "new"."""
-    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+def remember(store: Store, item: ArticleItem) -> None:
+    """Make a just-stored article a candidate for the ones that follow it.
 
-
-def fingerprint(text: str) -> str:
-    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
-
-
-def usable_canonical(declared: str | None, fetched_url: str) -> str:
-    """The page's rel=canonical when it names an article, else the fetched URL.
-
-    Some sites point every page's canonical at their home page; trusting that would merge
-    every article into one, so a canonical without a path is ignored.
+    Called by the store stage in the same synchronous pass as this one: Scrapy's item_scraped
+    signal arrives a loop turn later, after the next item may already have been checked.
     """
-    if declared and urlsplit(declared).scheme in ("http", "https"):
-        path = urlsplit(declared).path
-        if path.strip("/"):
-            return canonical_url(declared)
-    return canonical_url(fetched_url)
+    index = _indexes.get(store.url)
+    if index is not None and item.article_id and item.story_id and item.minhash:
+        index.add(item.article_id, item.story_id, from_bytes(item.minhash), utcnow())
 
 
 class DedupePipeline:
-    """Drops an article whose canonical URL or exact text is already stored."""
+    """Drops an article whose canonical URL or exact text is stored; joins near-copies to their story."""
 
-    def __init__(self, store: Store, stats: StatsCollector) -> None:
+    def __init__(self, store: Store, stats: StatsCollector, index: NearDuplicateIndex) -> None:
         self.store = store
         self.stats = stats
+        self.index = index
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(Store.open(crawler.settings["NEWSWATCH_DATABASE_URL"]), crawler.stats)
+        settings = crawler.settings
+        store = Store.open(settings["NEWSWATCH_DATABASE_URL"])
+        index = shared_index(store, settings.getint("NEWSWATCH_DEDUPE_WINDOW_DAYS", 30),
+                             settings.getfloat("NEWSWATCH_NEAR_DUPLICATE_THRESHOLD"))
+        return cls(store, crawler.stats, index)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         item.canonical_url = item.canonical_url or canonical_url(item.url)
@@ -106,4 +78,12 @@ class DedupePipeline:
                                     title=item.title)
             self.stats.inc_value("dedupe/duplicate_text")
             raise DropItem(f"duplicate text: {item.url} repeats article #{existing}")
+        signature_ = signature(item.text)
+        item.minhash = to_bytes(signature_)
+        found = self.index.find(signature_, item.text)
+        if found is not None:
+            article_id, item.story_id, similarity = found
+            self.stats.inc_value("dedupe/near_duplicate")
+            logger.info("[%s] %s joins the story of article #%d (similarity %.2f)",
+                        item.source, item.url, article_id, similarity)
         return item

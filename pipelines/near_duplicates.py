@@ -14,7 +14,7 @@ import numpy as np
 from datasketch import LeanMinHash, MinHash
 from sqlalchemy import select
 
-from pipelines.dedupe import normalise_text
+from pipelines.identity import normalise_text
 from pipelines.models import Article, utcnow
 
 if TYPE_CHECKING:
@@ -43,8 +43,8 @@ _SIZE = _HEADER.size + 4 * NUM_PERM
 
 # Lines that are the outlet talking, not the story. Dropping them keeps a syndicated copy in
 # another template close to the original and keeps two stories under one footer apart. Keyword
-# lines go only when short, so a paragraph that mentions a newsletter stays; a line dropped by
-# mistake is dropped from every copy alike, so it costs a little evidence, never a false merge.
+# lines go only when short, so a paragraph that mentions a newsletter stays; a body line dropped
+# by mistake is dropped from every copy alike, so copies still match.
 _COPYRIGHT = re.compile(
     r"무단\s*전재|재배포\s*금지|저작권자|all rights reserved|copyright|[ⓒ©]", re.IGNORECASE)
 _OUTLET_LINE = re.compile(

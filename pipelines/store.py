@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Self
 from scrapy.exceptions import DropItem
 
 from pipelines.db import Store
-from pipelines.dedupe import canonical_url
+from pipelines.dedupe import remember
+from pipelines.identity import canonical_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -32,7 +33,7 @@ class StorePipeline:
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         source_id = self.store.source_id(item.source)
-        article_id = self.store.add_article(
+        stored = self.store.add_article(
             {
                 "source_id": source_id,
                 "url": item.url,
@@ -43,13 +44,17 @@ class StorePipeline:
                 "author": item.author,
                 "published": item.published,
                 "fingerprint": item.fingerprint,
+                "minhash": item.minhash,
             },
-            story_id=item.story_of,
+            story_id=item.story_id,
             scores=item.scores,
         )
-        if article_id is None:
+        if stored is None:
             self.stats.inc_value("store/duplicate")
             raise DropItem(f"stored concurrently: {item.url}")
+        article_id, item.story_id = stored
+        item.article_id = article_id
+        remember(self.store, item)
         self.store.record_pages({item.canonical_url or "", canonical_url(item.url)} - {""},
                                 url=item.url, source_id=source_id, outcome="stored",
                                 article_id=article_id, title=item.title)

@@ -101,7 +101,10 @@ class TopicConfig(BaseModel):
 
     ``threshold`` is on the score's scale, a probability-like number in 0..1 (see
     pipelines/classify.py); ``prior`` is the log-odds when every required group is fully evidenced.
-    ``terms`` maps group names to `TermGroup`. A user entry whose name is a built-in topic's
+    ``terms`` maps group names to `TermGroup`. ``examples`` are labeled articles shipped with the
+    topic; with readers' labels they nudge similar articles by up to ``example_weight`` log-odds
+    each (the ``example_neighbours`` strongest, from ``example_similarity`` up), and only when the
+    terms alone got the example wrong or nearly so. A user entry whose name is a built-in topic's
     overrides only the fields it sets (``terms`` is merged group by group).
     """
 
@@ -121,8 +124,11 @@ class TopicConfig(BaseModel):
     example_neighbours: int = Field(3, ge=1, le=50)
 
     def problems(self) -> list[str]:
-        """What stops this topic from scoring. Checked on the merged topic, not on each entry,
-        since an override may name a group that only the built-in defines."""
+        """What stops this topic from scoring.
+
+        Checked on the merged topic, not on each entry: an override may name a group that only
+        the built-in defines.
+        """
         found = [] if self.terms else ["terms: a topic needs at least one term group"]
         for name, group in self.terms.items():
             if group.against is not None and group.against not in self.terms:

@@ -278,16 +278,48 @@ LABELED_LIKE_IT = (
 )
 
 
-@pytest.mark.parametrize("label", [False, True])
-def test_feedback_moves_a_borderline_score_and_names_the_example(topic, label):
-    before = score(*BORDERLINE, "ko", topic)
-    after = score(*BORDERLINE, "ko", topic, [Example(17, *LABELED_LIKE_IT, label=label)])
+# An article whose AI is only implied (GPUs, model training), and a labeled one like it.
+IMPLIED_AI = (
+    "과기정통부, 대학 연구실에 GPU 연산자원 무상 배분…연구자 신청 접수",
+    "과학기술정보통신부는 대학과 출연연 연구실 200곳에 그래픽처리장치(GPU) 연산자원을 무상으로 배분한다고 "
+    "5일 밝혔다.\n"
+    "연구자는 온라인으로 과제 계획서를 제출하면 심사를 거쳐 최대 6개월간 고성능 서버를 쓸 수 있다. "
+    "대규모 모델 학습과 시뮬레이션 연구가 주요 대상이다.",
+)
+IMPLIED_AI_LABELED = (
+    "정부, 연구자용 GPU 클러스터 개방…대학 연구실 무상 이용",
+    "정부가 대학과 연구기관 연구자들이 무상으로 쓸 수 있는 GPU 클러스터를 개방한다.\n"
+    "과학기술정보통신부는 국가 연구망에 연결된 GPU 서버를 연구실 단위로 배분하고, 대규모 모델 학습 과제를 "
+    "우선 지원한다고 밝혔다.\n"
+    "신청은 다음 달부터 받으며, 심사를 거쳐 최대 6개월간 이용할 수 있다.",
+)
+
+
+@pytest.mark.parametrize(
+    ("article", "labeled", "label"),
+    [(BORDERLINE, LABELED_LIKE_IT, False), (IMPLIED_AI, IMPLIED_AI_LABELED, True)],
+    ids=["corporate-lab-marked-irrelevant", "implied-ai-marked-relevant"],
+)
+def test_feedback_moves_a_borderline_score_and_names_the_example(topic, article, labeled, label):
+    before = score(*article, "ko", topic)
+    after = score(*article, "ko", topic, [Example(17, *labeled, label=label)])
     assert (after.score > before.score) is label, (before.score, after.score)
     (nudge,) = [r for r in after.reasons if r.feature == "example"]
     assert nudge.where == "example" and nudge.term == "17"
     assert "similar to labeled article #17" in nudge.evidence
     assert ("irrelevant", "relevant")[label] in nudge.evidence
     assert (nudge.weight > 0) is label
+
+
+def test_feedback_from_an_example_the_terms_already_got_right_changes_nothing(topic):
+    # Only corrections teach: a relevant label on an article the terms already match well (here,
+    # the very same text) adds nothing, so ordinary labels do not count the same evidence twice.
+    agreed = Example(5, *POSITIVES["ko-postdoc-programme"], label=True)
+    before = score(*POSITIVES["ko-postdoc-programme"], "ko", topic)
+    assert before.score > topic.threshold + 0.25
+    after = score(*POSITIVES["ko-postdoc-programme"], "ko", topic, [agreed])
+    assert after.score == before.score
+    assert not [r for r in after.reasons if r.feature == "example"]
 
 
 def test_feedback_ignores_unrelated_examples(topic):

@@ -233,3 +233,15 @@ def test_crawl_of_one_source_and_unknown_source(tmp_path: Path, fresh_portal: Po
     bad = newswatch(config, "crawl", "--source", "nope", check=False)
     assert bad.returncode == 2
     assert "no source named 'nope'" in bad.stderr
+
+
+def test_syndicated_copy_across_portals_is_one_story(crawl: Crawl) -> None:
+    stories = dict(crawl.rows("SELECT url, story_id FROM articles"))
+    seed = stories[crawl.portal.url_for("/kr/article/1001")]
+    copy = stories[crawl.portal.url_for("/euckr/view.php?no=3001")]
+    assert seed == copy, "the EUC-KR reprint of the seed article did not join its story"
+    assert len(set(stories.values())) == len(stories) - 1  # no other merges
+    rows = json.loads(newswatch(crawl.config, "matches", "--format", "json").stdout)
+    frontier = [r for r in rows if "프론티어랩" in r["title"]]
+    assert len(frontier) == 1, "one story, one row"
+    assert [place["source"] for place in frontier[0]["also_in"]] in (["kr"], ["euckr"])

@@ -27,7 +27,7 @@ from pipelines.digest import (
     send_pending,
 )
 from pipelines.digest_render import why_matched
-from pipelines.models import Article, Digest, DigestItem
+from pipelines.models import Digest, DigestItem
 from tests import test_mailer as smtp
 from tests.test_mailer import ASCII_PASSWORD, USER, Logins, Mailbox
 
@@ -88,9 +88,9 @@ def add(store: Store, title: str, *, score: float = 0.8, topic: str = TOPIC,
         "fingerprint": f"fp-{n}", "language": "en",
         "published": datetime(2025, 3, 3, 22, 15, tzinfo=UTC),
     }
-    article_id = store.add_article(fields, story_id=story_id, scores=[Score(topic, score)])
-    with store.session() as session:
-        return session.get_one(Article, article_id).story_id
+    stored = store.add_article(fields, story_id=story_id, scores=[Score(topic, score)])
+    assert stored is not None, f"{url} was not stored"
+    return stored[1]
 
 
 def settings(**overrides: Any) -> DigestConfig:

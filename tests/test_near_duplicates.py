@@ -200,9 +200,9 @@ def _article(store: Store, source_id: int, slug: str, text: str, fetched_at: dat
               "canonical_url": f"https://portal.example/{slug}", "title": slug, "text": text,
               "language": "ko", "author": None, "published": fetched_at, "fingerprint": slug,
               "fetched_at": fetched_at, "minhash": minhash}
-    article_id = store.add_article(fields)
-    assert article_id is not None
-    return article_id
+    stored = store.add_article(fields)
+    assert stored is not None, f"{slug} was not stored"
+    return stored[0]
 
 
 def test_load_rebuilds_the_index_from_the_store_after_a_restart(tmp_path: Path) -> None:

@@ -160,3 +160,19 @@ def test_matchers_compile_once_per_language():
     assert {"ai", "actor", "action", "business"} <= names
     # A language the topic has no terms for gets every term set rather than none.
     assert topic.matchers("de") is topic.matchers(None)
+
+
+def test_examples_shipped_with_a_topic_nudge_like_reader_labels():
+    article = ("카카오, 서울대와 AI 공동연구센터 개소…과기정통부 차관 참석",
+               "카카오가 서울대와 인공지능(AI) 공동연구센터를 "
+               "열었다. 개소식에는 과기정통부 차관이 참석했다.\n"
+               "카카오는 연구 성과를 자사 AI 서비스에 적용할 계획이다.")
+    example = {"title": "네이버, KAIST와 AI 공동연구센터 설립…과기정통부 장관 축사",
+               "text": "네이버가 KAIST와 인공지능(AI) 공동연구센터를 설립했다. 행사에는 과기정통부 장관이 "
+                       "참석했다.\n네이버는 연구 결과를 자사 AI 서비스에 활용할 방침이다.",
+               "label": False}
+    (plain,) = resolve_topics()
+    (taught,) = resolve_topics([{"name": DEFAULT_TOPIC, "examples": [example]}])
+    before, after = score(*article, "ko", plain), score(*article, "ko", taught)
+    assert after.score < before.score
+    assert any(r.feature == "example" and "topic example" in r.evidence for r in after.reasons)

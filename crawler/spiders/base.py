@@ -24,7 +24,7 @@ from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
 from crawler.items import ArticleItem
 from pipelines.db import Store
-from pipelines.dedupe import canonical_url
+from pipelines.identity import canonical_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

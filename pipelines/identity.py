@@ -1,0 +1,65 @@
+"""What makes two articles the same: the canonical URL, and a fingerprint of the normalised text."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import parse_qsl, urlsplit
+
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+# Parameters that say where a reader came from, never which article: dropped from the identity.
+TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "_hs")
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ref", "ref_src", "cmpid",
+    "ncid", "ocid", "sr_share", "spm", "fromrss",
+})
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def canonical_url(url: str) -> str:
+    """The URL that identifies an article: tracking parameters and fragments gone, query sorted.
+
+    Parameters that carry the article id (`?idxno=123`, `?no=…`) stay; only names known to
+    track the reader go, so two sites' URL schemes never collapse into one.
+    """
+    query = urlsplit(url).query
+    tracking = [
+        name for name, _ in parse_qsl(query, keep_blank_values=True)
+        if name.lower() in TRACKING_PARAMS or name.lower().startswith(TRACKING_PREFIXES)
+    ]
+    if tracking:
+        url = url_query_cleaner(url, tracking, remove=True)
+    canonical = canonicalize_url(url)
+    parts = urlsplit(canonical)
+    host = (parts.hostname or "").lower()
+    if parts.port and not (
+        (parts.scheme == "http" and parts.port == 80)
+        or (parts.scheme == "https" and parts.port == 443)
+    ):
+        host = f"{host}:{parts.port}"
+    path = parts.path or "/"
+    return f"{parts.scheme}://{host}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def normalise_text(text: str) -> str:
+    """Text reduced to its words, so whitespace, quotes and case do not make it "new"."""
+    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+def usable_canonical(declared: str | None, fetched_url: str) -> str:
+    """The page's rel=canonical when it names an article, else the fetched URL.
+
+    Some sites point every page's canonical at their home page; trusting that would merge
+    every article into one, so a canonical without a path is ignored.
+    """
+    if declared and urlsplit(declared).scheme in ("http", "https"):
+        path = urlsplit(declared).path
+        if path.strip("/"):
+            return canonical_url(declared)
+    return canonical_url(fetched_url)
