@@ -338,6 +338,9 @@ def digest(ctx: click.Context, mode: str, html_file: str | None) -> None:
     notes = attention(store, config)
     if mode == "preview":
         content = preview_digest(store, config.digest, attention=notes)
+        if content.count == 0 and not config.digest.send_empty and not notes:
+            click.echo("nothing to send: no new matches since the last digest "
+                       "(with digest.send_empty = true this mail would go out):\n")
         click.echo(f"Subject: {content.subject}\n\n{content.text}")
         if html_file:
             Path(html_file).write_text(content.html, encoding="utf-8")

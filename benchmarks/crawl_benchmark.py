@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import resource
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -64,8 +65,10 @@ class ChildWatch:
                  py_spy: Path | None = None) -> None:
         self.command, self.cwd, self.stdout, self.stderr = command, cwd, stdout, stderr
         self.py_spy = py_spy
-        self.samples: list[tuple[float, int, float]] = []  # (seconds since start, RSS bytes, CPU s)
+        # (seconds since start, RSS bytes, CPU s) of the command and its descendants (worker pools)
+        self.samples: list[tuple[float, int, float]] = []
         self.hwm = 0
+        self.tree_peak = 0
 
     def run(self, timeout: float) -> dict[str, Any]:
         usage_file = self.stdout.with_suffix(".rusage.json")
@@ -95,6 +98,7 @@ class ChildWatch:
             "cpu_s": usage.get("utime", 0.0) + usage.get("stime", 0.0),
             "peak_rss_mb": usage.get("maxrss_kb", 0) / 1024,
             "sampled_hwm_mb": self.hwm / 1024,
+            "tree_peak_rss_mb": self.tree_peak / 2**20,
             "rss_samples": self.samples,
         }
 
@@ -112,20 +116,36 @@ class ChildWatch:
                     if self.py_spy:
                         spy = subprocess.Popen(
                             [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
-                             "--rate", "100", "--format", "raw", "--output", str(self.py_spy)],
+                             "--rate", "100", "--subprocesses", "--format", "raw",
+                             "--output", str(self.py_spy)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmHWM:"):
                         self.hwm = max(self.hwm, int(line.split()[1]))
             except (OSError, IndexError, ValueError):
                 break
+            rss, cpu = _tree_usage(pid)
+            self.tree_peak = max(self.tree_peak, rss)
             self.samples.append((time.perf_counter() - started, rss, cpu))
             done.wait(0.25)
         if spy is not None:
             spy.wait(30)
+
+
+def _tree_usage(pid: int) -> tuple[int, float]:
+    """RSS bytes and CPU seconds of a process and all its descendants, from /proc."""
+    rss, cpu, todo = 0, 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            rss += int(Path(f"/proc/{current}/statm").read_text().split()[1]) * PAGE_SIZE
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return rss, cpu
 
 
 def rusage_wrapper(out: Path, command: list[str]) -> int:
@@ -134,8 +154,11 @@ def rusage_wrapper(out: Path, command: list[str]) -> int:
     child = subprocess.Popen(command)
     _, status, usage = os.wait4(child.pid, 0)
     code = os.waitstatus_to_exitcode(status)
+    # RUSAGE_CHILDREN also holds the command's own reaped children (a worker pool): CPU adds up,
+    # maxrss is the largest single process.
+    tree = resource.getrusage(resource.RUSAGE_CHILDREN)
     out.write_text(json.dumps({"exit_code": code, "wall_s": time.perf_counter() - started,
-                               "utime": usage.ru_utime, "stime": usage.ru_stime,
+                               "utime": tree.ru_utime, "stime": tree.ru_stime,
                                "maxrss_kb": usage.ru_maxrss}))
     return code
 
@@ -172,12 +195,16 @@ def db_counts(folder: Path) -> dict[str, Any]:
 
 
 def crawl(label: str, folder: Path, config: Path, portal: BenchPortal, profile: bool,
-          timeout: float, py_spy: bool = False) -> dict[str, Any]:
+          timeout: float, py_spy: bool = False, crawl_command: str | None = None) -> dict[str, Any]:
     portal.reset()
     command = [sys.executable]
     if profile:
         command += ["-m", "cProfile", "-o", str(folder / f"{label}.prof")]
-    command += ["-m", "scheduler", "--config", str(config), "crawl", "--format", "json"]
+    if crawl_command:
+        command = shlex.split(crawl_command.replace("{python}", sys.executable)
+                              .replace("{config}", str(config)))
+    else:
+        command += ["-m", "scheduler", "--config", str(config), "crawl", "--format", "json"]
     before = resource.getrusage(resource.RUSAGE_SELF)
     spy = folder / f"{label}.py-spy.txt" if py_spy else None
     result = ChildWatch(command, folder, folder / f"{label}.json", folder / f"{label}.log",
@@ -333,7 +360,8 @@ def summarise(first: dict[str, Any], second: dict[str, Any], ceiling: dict[str, 
         "first_stored_per_s": round(stored / first["wall_s"], 2),
         "first_pages_per_cpu_s": round(fetched / first["cpu_s"], 2),
         "first_cpu_utilisation": round(first["cpu_s"] / first["wall_s"], 2),
-        "first_peak_rss_mb": round(first["peak_rss_mb"], 1),
+        "first_peak_rss_mb": round(max(first["peak_rss_mb"], first["tree_peak_rss_mb"]), 1),
+        "first_process_peak_rss_mb": round(first["peak_rss_mb"], 1),
         "first_requests": first["server"]["requests"],
         "first_mb": round(first["server"]["bytes"] / 1e6, 1),
         "first_startup_s": round(first.get("startup_s", 0), 2),
@@ -343,7 +371,7 @@ def summarise(first: dict[str, Any], second: dict[str, Any], ceiling: dict[str, 
         "second_bytes": second["server"]["bytes"],
         "second_article_pages_fetched": second["server"]["article"]["requests"],
         "second_index_status": second["server"]["index"]["status"],
-        "second_peak_rss_mb": round(second["peak_rss_mb"], 1),
+        "second_peak_rss_mb": round(max(second["peak_rss_mb"], second["tree_peak_rss_mb"]), 1),
     }
     if ceiling:
         tra = ceiling["trafilatura"]
@@ -381,7 +409,8 @@ def print_table(fig: dict[str, Any], portal: dict[str, Any], first: dict[str, An
                              f"{first['server_cpu_s']:.1f} s server"),
         ("first crawl: server", f"{fig['first_requests']} requests, {fig['first_mb']} MB; "
                                 f"index {first['server']['index']['status']}"),
-        ("first crawl: peak RSS", f"{fig['first_peak_rss_mb']:.0f} MB"),
+        ("first crawl: peak RSS", f"{fig['first_peak_rss_mb']:.0f} MB (the crawl process alone: "
+                                  f"{fig['first_process_peak_rss_mb']:.0f} MB)"),
     ]
     if ceiling:
         rows += [
@@ -426,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="run the first crawl under cProfile")
     parser.add_argument("--py-spy", action="store_true",
                         help="sample the first crawl with py-spy (collapsed stacks in first.py-spy.txt)")
+    parser.add_argument("--crawl-command", help="run this instead of `newswatch crawl --format json` "
+                        "(to try a patched crawl); {python} and {config} are replaced")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--alone-worker", type=Path, help=argparse.SUPPRESS)
@@ -460,13 +491,15 @@ def main(argv: list[str] | None = None) -> int:
         with BenchPortal(portal_dir) as portal:
             config = write_config(crawl_dir, source_configs(portal.manifest, portal.url), args.concurrency)
             print(f"serving at {portal.url}; first crawl…", file=sys.stderr)
-            first = crawl("first", crawl_dir, config, portal, args.profile, args.timeout, args.py_spy)
+            first = crawl("first", crawl_dir, config, portal, args.profile, args.timeout, args.py_spy,
+                          args.crawl_command)
             if first["exit_code"] != 0:
                 raise SystemExit(f"the first crawl exited {first['exit_code']}; see "
                                  f"{crawl_dir / 'first.log'}")
             print(f"first crawl: {first['wall_s']:.1f}s, exit {first['exit_code']}; second crawl…",
                   file=sys.stderr)
-            second = crawl("second", crawl_dir, config, portal, False, args.timeout)
+            second = crawl("second", crawl_dir, config, portal, False, args.timeout, args.py_spy,
+                           args.crawl_command)
             base = portal.url
         ceiling = None
         if not args.skip_alone:
@@ -477,13 +510,17 @@ def main(argv: list[str] | None = None) -> int:
         print_table(figures, summary, first, second, ceiling, info)
         if args.profile:
             print(f"profile of the first crawl: {crawl_dir / 'first.prof'}")
-        if args.py_spy and (crawl_dir / "first.py-spy.txt").exists():
-            print(f"\nwhere the first crawl's CPU went (py-spy, {crawl_dir / 'first.py-spy.txt'}):")
-            per_page = first["cpu_s"] / max(1, figures["first_article_pages_fetched"]) * 1000
-            breakdown = stage_breakdown(crawl_dir / "first.py-spy.txt")
+        for label, run in (("first", first), ("second", second)):
+            samples = crawl_dir / f"{label}.py-spy.txt"
+            if not (args.py_spy and samples.exists()):
+                continue
+            print(f"\nwhere the {label} crawl's {run['cpu_s']:.1f} CPU-s went (py-spy, {samples}):")
+            pages = max(1, figures["first_article_pages_fetched"])
+            breakdown = stage_breakdown(samples)
             for name, share, _ in breakdown:
-                print(f"  {name:<50} {100 * share:5.1f} %  {share * per_page:5.1f} ms/page")
-            figures["py_spy_stages"] = {name: round(share, 4) for name, share, _ in breakdown}
+                per_page = f"{share * run['cpu_s'] / pages * 1000:6.2f} ms/page" if label == "first" else ""
+                print(f"  {name:<50} {100 * share:5.1f} %  {share * run['cpu_s']:6.1f} s {per_page}")
+            figures[f"{label}_py_spy_stages"] = {name: round(share, 4) for name, share, _ in breakdown}
         if args.json:
             for run in (first, second):
                 run["rss_samples"] = run["rss_samples"][::4]

@@ -166,5 +166,5 @@ def test_digest_preview_marks_nothing(demo: Path, tmp_path: Path) -> None:
     config = str(demo / "newswatch.toml")
     html = tmp_path / "digest.html"
     first = run("--config", config, "digest", "--preview", "--html", str(html))
-    assert first.startswith("Subject:")
+    assert "Subject: [newswatch]" in first
     assert run("--config", config, "digest", "--preview", "--html", str(html)) == first
