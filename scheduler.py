@@ -416,6 +416,19 @@ def demo(folder: str | None) -> None:
                f"Look around: newswatch --config {config_path} matches | show ID | sources")
 
 
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--split", is_flag=True, help="Also report two-fold figures (nothing tuned on the half measured).")
+@click.option("--topic", help="The topic to measure (default: ai-research-policy).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def evaluate(file: str, split: bool, topic: str | None, as_json: bool) -> None:
+    """Precision, recall and F1 per language on labeled articles (JSON Lines)."""
+    from pipelines.evaluate import main as evaluate_main
+
+    argv = [file] + (["--split"] if split else []) + (["--topic", topic] if topic else [])
+    sys.exit(evaluate_main(argv + (["--json"] if as_json else [])))
+
+
 # -- the daemon ----------------------------------------------------------------------------------
 
 
