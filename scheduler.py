@@ -418,7 +418,8 @@ def demo(folder: str | None) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--split", is_flag=True, help="Also report two-fold figures (nothing tuned on the half measured).")
+@click.option("--split", is_flag=True,
+              help="Also report two-fold figures (nothing tuned on the half measured).")
 @click.option("--topic", help="The topic to measure (default: ai-research-policy).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def evaluate(file: str, split: bool, topic: str | None, as_json: bool) -> None:
