@@ -30,7 +30,14 @@ def fresh_portal(portal: Portal) -> Portal:
 
 
 def _toml_value(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False) if not isinstance(value, bool) else str(value).lower()
+    """A TOML literal: inline tables for dicts, so nested topic terms fit on one line."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def write_config(path: Path, sources: list[dict[str, Any]], **sections: dict[str, Any]) -> Path:

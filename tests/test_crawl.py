@@ -245,3 +245,18 @@ def test_syndicated_copy_across_portals_is_one_story(crawl: Crawl) -> None:
     frontier = [r for r in rows if "프론티어랩" in r["title"]]
     assert len(frontier) == 1, "one story, one row"
     assert [place["source"] for place in frontier[0]["also_in"]] in (["kr"], ["euckr"])
+
+
+def test_user_defined_topic_works_end_to_end(tmp_path: Path, fresh_portal: Portal) -> None:
+    heat = {"name": "heatwave", "description": "Heat waves and their toll", "threshold": 0.5,
+            "terms": {"heat": {"mode": "require", "sets": [
+                {"match": ["폭염 = 무더위 = 더위 = heatwave = heat wave", "최고기온 = temperatures"]}]}}}
+    config = write_config(tmp_path, sources(fresh_portal)[1:4], topics=[heat])
+    newswatch(config, "crawl")
+    rows = json.loads(newswatch(config, "matches", "--topic", "heatwave", "--format",
+                                "json").stdout)
+    titles = sorted(row["title"] for row in rows)
+    assert any("31도" in t for t in titles) and any("Heatwave" in t for t in titles), titles
+    assert all(row["topic"] == "heatwave" for row in rows)
+    both = json.loads(newswatch(config, "matches", "--format", "json").stdout)
+    assert {row["topic"] for row in both} == {"heatwave", "ai-research-policy"}

@@ -1,0 +1,65 @@
+"""Source health: failing, silent, and pages that stopped yielding article text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from crawler.config import parse_config
+from pipelines.db import Store
+from pipelines.health import attention, source_rows
+from pipelines.models import CrawlRun, Source
+
+NOW = datetime.now(UTC)
+
+
+def _setup(tmp_path: Path) -> tuple[Store, object]:
+    config = parse_config({"sources": [
+        {"name": "busy", "feed": "http://busy.example/rss", "every": "30m"},
+        {"name": "quiet", "feed": "http://quiet.example/rss", "every": "30m"},
+        {"name": "broken", "feed": "http://broken.example/rss"},
+        {"name": "textless", "feed": "http://textless.example/rss"},
+        {"name": "new", "feed": "http://new.example/rss"},
+    ]}, base_dir=tmp_path)
+    store = Store.open(f"sqlite:///{tmp_path}/h.db")
+    store.sync_sources(config.sources)
+    return store, config
+
+
+def _article(store: Store, source: str, n: int, at: datetime) -> None:
+    store.add_article({"source_id": store.source_id(source), "url": f"http://{source}/{n}",
+                       "canonical_url": f"http://{source}/{n}", "text": f"{source} {n} " * 50,
+                       "fingerprint": f"{source}-{n}", "fetched_at": at})
+
+
+def _run(store: Store, source: str, status: str, stats: dict, at: datetime) -> None:
+    run_id = store.start_run(store.source_id(source))
+    store.finish_run(run_id, status=status, error="http://broken.example/rss: HTTP 500"
+                     if status == "failed" else None, counts={}, stats=stats)
+    with store.session() as session:
+        session.get_one(CrawlRun, run_id).finished_at = at
+        source_row = session.get_one(Source, store.source_id(source))
+        source_row.last_run_at = at
+
+
+def test_health_tells_failing_silent_and_textless_sources_apart(tmp_path: Path) -> None:
+    store, config = _setup(tmp_path)
+    for n in range(10):  # busy: a new article every 30 minutes, the last one just now
+        _article(store, "busy", n, NOW - timedelta(minutes=30 * n))
+    for n in range(10):  # quiet: used to publish hourly, nothing for three days
+        _article(store, "quiet", n, NOW - timedelta(days=3, hours=n))
+    for name in ("busy", "quiet"):
+        _run(store, name, "ok", {"clean/ok": 1}, NOW)
+    for _ in range(4):
+        _run(store, "broken", "failed", {}, NOW)
+    for _ in range(3):
+        _run(store, "textless", "ok", {"clean/dropped/no_text": 5}, NOW)
+    health = {row["name"]: row["health"] for row in source_rows(store, config)}
+    assert health["busy"] == "ok"
+    assert health["quiet"].startswith("silent: no new item for 3.0 days")
+    assert health["broken"] == "failing 4 rounds in a row"
+    assert health["textless"].startswith("pages yield no article text")
+    assert health["new"] == "never run"
+    lines = attention(store, config)
+    assert len(lines) == 3
+    assert any(line.startswith("broken: failing 4 rounds") and "HTTP 500" in line for line in lines)

@@ -1,0 +1,86 @@
+"""Spiders read every index format into the right article requests (responses built in memory)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
+from scrapy.utils.test import get_crawler
+
+from crawler.config import SourceConfig
+from crawler.spiders import FeedSpider, ListingSpider, SitemapSpider
+from crawler.spiders.base import SourceSpider
+
+RSS_091 = b"""<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title>
+<link>http://news.example.kr/</link><language>ko</language>
+<item><title>A</title><link>http://news.example.kr/a</link>
+<description>summary a</description></item></channel></rss>"""
+RSS_10 = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="http://news.example.kr/"><title>RDF</title><link>http://news.example.kr/</link></channel>
+<item rdf:about="http://news.example.kr/b"><title>B</title><link>http://news.example.kr/b</link>
+<dc:date>2024-05-28 14:03:00</dc:date></item></rdf:RDF>"""
+NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+        xmlns:n="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>http://news.example.kr/old</loc><n:news><n:publication_date>2024-05-27T09:00:00+09:00</n:publication_date>
+<n:title>Old one</n:title></n:news></url>
+<url><loc>http://news.example.kr/new</loc><n:news><n:publication_date>2024-05-28T09:00:00+09:00</n:publication_date>
+<n:title>New one</n:title></n:news></url>
+<url><loc>http://elsewhere.example.com/x</loc></url>
+</urlset>"""
+
+
+def _spider(cls: type[SourceSpider], tmp_path: Path, **source: object) -> SourceSpider:
+    crawler = get_crawler(cls, {"NEWSWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
+    spider = cls.from_crawler(crawler, source=SourceConfig.model_validate(source))
+    crawler.spider = spider
+    crawler.stats.open_spider()
+    return spider
+
+
+def _requests(spider: SourceSpider, response: TextResponse) -> list[Request]:
+    response.request = Request(response.url, meta={"index": True})
+    return list(spider.parse_index(response))
+
+
+@pytest.mark.parametrize("body", [RSS_091, RSS_10])
+def test_old_rss_versions_are_read(tmp_path: Path, body: bytes) -> None:
+    spider = _spider(FeedSpider, tmp_path, name="old", feed="http://rss.news.example.kr/f")
+    requests = _requests(spider, XmlResponse("http://rss.news.example.kr/f", body=body))
+    assert len(requests) == 1
+    candidate = requests[0].meta["candidate"]
+    assert candidate.url.startswith("http://news.example.kr/")
+    assert requests[0].meta["dont_cache"]
+    if body is RSS_10:  # a dc:date without zone on a Korean feed? No language: UTC.
+        assert candidate.published.isoformat().startswith("2024-05-28T14:03")
+
+
+def test_news_sitemap_gives_titles_dates_newest_first_and_stays_on_site(tmp_path: Path) -> None:
+    spider = _spider(SitemapSpider, tmp_path, name="nm", sitemap="http://news.example.kr/sm.xml.gz",
+                     language="ko")
+    response = XmlResponse("http://news.example.kr/sm.xml.gz", body=gzip.compress(NEWS_SITEMAP))
+    requests = _requests(spider, response)
+    assert [r.meta["candidate"].title for r in requests] == ["New one", "Old one"]
+    assert requests[0].meta["candidate"].published.utcoffset().total_seconds() == 9 * 3600
+    assert spider.crawler.stats.get_value("newswatch/skipped/offsite") == 1
+
+
+def test_budget_caps_a_huge_first_fetch(tmp_path: Path) -> None:
+    items = "".join(f"<item><link>http://news.example.kr/{n}</link></item>" for n in range(50))
+    body = f"<rss version='2.0'><channel><link>http://news.example.kr/</link>{items}</channel></rss>"
+    spider = _spider(FeedSpider, tmp_path, name="big", feed="http://news.example.kr/rss")
+    spider.article_budget = 10
+    assert len(_requests(spider, XmlResponse("http://news.example.kr/rss", body=body.encode()))) == 10
+    assert spider.crawler.stats.get_value("newswatch/skipped/over_budget") == 40
+
+
+def test_listing_without_matching_links_names_the_selector(tmp_path: Path) -> None:
+    spider = _spider(ListingSpider, tmp_path, name="l", listing="http://news.example.kr/list",
+                     links="a.headline")
+    html = b"<html><body><a class='title' href='/a'>A</a></body></html>"
+    assert _requests(spider, HtmlResponse("http://news.example.kr/list", body=html)) == []
+    assert "no element matches links = 'a.headline'" in spider.errors[0]
