@@ -52,7 +52,8 @@ def fetch(portal: Portal, path: str, timeout: float = 5.0,
 
 
 def test_committed_pages_match_the_generator() -> None:
-    problems = build_pages.stale_files()
+    problems = build_pages.stale_files() + build_pages.stale_files(
+        build_pages.DEMO_DIR, build_pages.expected_demo_files())
     assert not problems, f"{problems}: run `{build_pages.REGENERATE}` and review the diff"
 
 
