@@ -65,7 +65,7 @@ class ChildWatch:
                  py_spy: Path | None = None) -> None:
         self.command, self.cwd, self.stdout, self.stderr = command, cwd, stdout, stderr
         self.py_spy = py_spy
-        # (seconds since start, RSS bytes, CPU s) of the command and its descendants (worker pools)
+        # (seconds since start, PSS bytes, CPU s) of the command and its descendants (worker pools)
         self.samples: list[tuple[float, int, float]] = []
         self.hwm = 0
         self.tree_peak = 0
@@ -89,16 +89,20 @@ class ChildWatch:
             done.set()
             sampler.join()
         usage = json.loads(usage_file.read_text()) if usage_file.exists() else {}
+        # A worker pool's CPU reaches the wrapper's RUSAGE_CHILDREN only if its parent reaped it;
+        # the /proc samples of the whole tree are the fallback.
+        tree_cpu = max((c for _, _, c in self.samples), default=0.0)
+        cpu = max(usage.get("utime", 0.0) + usage.get("stime", 0.0), tree_cpu)
         return {
             "exit_code": usage.get("exit_code", child.returncode),
             "wall_s": usage.get("wall_s", time.perf_counter() - started),
             "started_at": wall_start,
             "cpu_user_s": usage.get("utime", 0.0),
             "cpu_sys_s": usage.get("stime", 0.0),
-            "cpu_s": usage.get("utime", 0.0) + usage.get("stime", 0.0),
+            "cpu_s": cpu,
             "peak_rss_mb": usage.get("maxrss_kb", 0) / 1024,
             "sampled_hwm_mb": self.hwm / 1024,
-            "tree_peak_rss_mb": self.tree_peak / 2**20,
+            "tree_peak_pss_mb": self.tree_peak / 2**20,
             "rss_samples": self.samples,
         }
 
@@ -133,12 +137,20 @@ class ChildWatch:
 
 
 def _tree_usage(pid: int) -> tuple[int, float]:
-    """RSS bytes and CPU seconds of a process and all its descendants, from /proc."""
+    """Memory and CPU seconds of a process and all its descendants, from /proc.
+
+    Memory is the sum of PSS (each shared page split between the processes sharing it), so a
+    worker pool forked from a common parent is not counted twice over; for a single process PSS
+    and RSS differ by its share of the shared libraries only.
+    """
     rss, cpu, todo = 0, 0.0, [pid]
     while todo:
         current = todo.pop()
         try:
-            rss += int(Path(f"/proc/{current}/statm").read_text().split()[1]) * PAGE_SIZE
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    rss += int(line.split()[1]) * 1024
+                    break
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
             cpu += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
             for task in Path(f"/proc/{current}/task").iterdir():
@@ -360,7 +372,7 @@ def summarise(first: dict[str, Any], second: dict[str, Any], ceiling: dict[str, 
         "first_stored_per_s": round(stored / first["wall_s"], 2),
         "first_pages_per_cpu_s": round(fetched / first["cpu_s"], 2),
         "first_cpu_utilisation": round(first["cpu_s"] / first["wall_s"], 2),
-        "first_peak_rss_mb": round(max(first["peak_rss_mb"], first["tree_peak_rss_mb"]), 1),
+        "first_peak_rss_mb": round(max(first["peak_rss_mb"], first["tree_peak_pss_mb"]), 1),
         "first_process_peak_rss_mb": round(first["peak_rss_mb"], 1),
         "first_requests": first["server"]["requests"],
         "first_mb": round(first["server"]["bytes"] / 1e6, 1),
@@ -371,7 +383,7 @@ def summarise(first: dict[str, Any], second: dict[str, Any], ceiling: dict[str, 
         "second_bytes": second["server"]["bytes"],
         "second_article_pages_fetched": second["server"]["article"]["requests"],
         "second_index_status": second["server"]["index"]["status"],
-        "second_peak_rss_mb": round(max(second["peak_rss_mb"], second["tree_peak_rss_mb"]), 1),
+        "second_peak_rss_mb": round(max(second["peak_rss_mb"], second["tree_peak_pss_mb"]), 1),
     }
     if ceiling:
         tra = ceiling["trafilatura"]
@@ -387,7 +399,7 @@ def summarise(first: dict[str, Any], second: dict[str, Any], ceiling: dict[str, 
         "ratio >= 0.70": None if not ceiling else figures["ratio_wall"] >= 0.70,
         "second wall <= 5%": figures["second_wall_share"] <= 0.05,
         "second: no article page": figures["second_article_pages_fetched"] == 0,
-        "peak RSS < 400 MB": figures["first_peak_rss_mb"] < 400,
+        "peak memory < 400 MB": figures["first_peak_rss_mb"] < 400,
     }
     return figures
 
@@ -409,8 +421,9 @@ def print_table(fig: dict[str, Any], portal: dict[str, Any], first: dict[str, An
                              f"{first['server_cpu_s']:.1f} s server"),
         ("first crawl: server", f"{fig['first_requests']} requests, {fig['first_mb']} MB; "
                                 f"index {first['server']['index']['status']}"),
-        ("first crawl: peak RSS", f"{fig['first_peak_rss_mb']:.0f} MB (the crawl process alone: "
-                                  f"{fig['first_process_peak_rss_mb']:.0f} MB)"),
+        ("first crawl: peak memory", f"{fig['first_peak_rss_mb']:.0f} MB (peak RSS of the crawl process "
+                                     f"{fig['first_process_peak_rss_mb']:.0f} MB, sampled PSS of its "
+                                     f"process tree {first['tree_peak_pss_mb']:.0f} MB)"),
     ]
     if ceiling:
         rows += [
@@ -426,7 +439,7 @@ def print_table(fig: dict[str, Any], portal: dict[str, Any], first: dict[str, An
         ("second crawl: server", f"{fig['second_requests']} requests, {fig['second_bytes']} bytes, "
                                  f"{fig['second_article_pages_fetched']} article pages; index "
                                  f"{fig['second_index_status']}"),
-        ("second crawl: peak RSS", f"{fig['second_peak_rss_mb']:.0f} MB"),
+        ("second crawl: peak memory", f"{fig['second_peak_rss_mb']:.0f} MB"),
     ]
     width = max(len(k) for k, _ in rows)
     print(f"\nmachine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB; "

@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import newswatch, write_config  # noqa: E402
-from tests.portal.server import start_portal  # noqa: E402
-from tests.test_crawl import sources  # noqa: E402
+from tests.conftest import newswatch, write_config
+from tests.portal.server import start_portal
+from tests.test_crawl import sources
 
 ARTICLES = ("/kr/article/", "/euckr/view.php", "/en/article/", "/news/story/", "/fault/good/")
 

@@ -76,6 +76,7 @@ class CrawlConfig(_Model):
     cache_dir: str = ".newswatch/httpcache"
     round_timeout: str = "20m"
     parallel_rounds: int = Field(2, ge=1, le=32)
+    extract_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=0, le=32)
     stop_grace_seconds: float = Field(30.0, ge=0, le=3600)
     backoff_after: int = Field(3, ge=1)
 

@@ -61,6 +61,7 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "NEWSWATCH_DATABASE_URL": config.database_url,
         "NEWSWATCH_TOPICS": config.topics,
         "NEWSWATCH_MAX_ARTICLES": crawl.max_articles_per_round,
+        "NEWSWATCH_EXTRACT_WORKERS": crawl.extract_workers,
         "NEWSWATCH_NEAR_DUPLICATE_THRESHOLD": config.dedupe.near_duplicate_threshold,
         "NEWSWATCH_DEDUPE_WINDOW_DAYS": config.dedupe.window_days,
     }

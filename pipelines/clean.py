@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import DropItem
 
-from pipelines.extract import extract_article
+from pipelines.extract import Extracted, extract_article
 from pipelines.identity import usable_canonical
 
 if TYPE_CHECKING:
@@ -24,9 +29,13 @@ MIN_TEXT_CHARS = 200
 MIN_SUMMARY_CHARS = 120
 
 
-def clean_item(item: ArticleItem) -> str | None:
-    """Fill the item's article fields from its page; returns why it is no article, or None."""
-    extracted = extract_article(item.body, item.url, item.content_type, item.language_hint)
+def clean_item(item: ArticleItem, extracted: Extracted | None = None) -> str | None:
+    """Fill the item's article fields from its page; returns why it is no article, or None.
+
+    `extracted` is the page already run through extract_article (in a worker process).
+    """
+    if extracted is None:
+        extracted = extract_article(item.body, item.url, item.content_type, item.language_hint)
     item.title = extracted.title or _plain(item.feed_title)
     item.published = extracted.published or item.feed_published
     item.author = extracted.author
@@ -59,18 +68,47 @@ def _plain(html: str | None) -> str | None:
         return html.strip()
 
 
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def extraction_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes shared by every source of a round: extraction is CPU-bound, and in the
+    crawl's own process it would stall the reactor (and every download) while it runs."""
+    if workers not in _pools:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["pipelines.extract"])
+        _pools[workers] = ProcessPoolExecutor(workers, mp_context=context)
+        atexit.register(_pools[workers].shutdown, cancel_futures=True)
+    return _pools[workers]
+
+
 class CleanPipeline:
     """Runs extraction on each fetched page and drops the pages that hold no article."""
 
-    def __init__(self, stats: StatsCollector) -> None:
+    def __init__(self, stats: StatsCollector, workers: int = 0) -> None:
         self.stats = stats
+        self.workers = workers
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.stats)
+        return cls(crawler.stats, crawler.settings.getint("NEWSWATCH_EXTRACT_WORKERS", 0))
 
-    def process_item(self, item: ArticleItem) -> ArticleItem:
-        reason = clean_item(item)
+    async def _extract(self, item: ArticleItem) -> Extracted:
+        arguments = (item.body, item.url, item.content_type, item.language_hint)
+        if self.workers <= 0:
+            return extract_article(*arguments)
+        try:
+            future = extraction_pool(self.workers).submit(extract_article, *arguments)
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            # A worker died (out of memory on a monstrous page?): start afresh, this page here.
+            _pools.pop(self.workers, None)
+            logger.warning("[%s] extraction worker died; extracting %s in-process",
+                           item.source, item.url)
+            return extract_article(*arguments)
+
+    async def process_item(self, item: ArticleItem) -> ArticleItem:
+        reason = clean_item(item, await self._extract(item))
         if reason is not None:
             self.stats.inc_value(f"clean/dropped/{reason}")
             raise DropItem(f"not an article ({reason}): {item.url}")
