@@ -33,7 +33,9 @@ class FeedSpider(SourceSpider):
         # the channel's own link names the site whose articles this feed may point to.
         channel = parsed.feed.get("link")
         if channel and channel.startswith(("http://", "https://")):
-            self.allowed_domains.append(site_domain(channel))
+            domain = site_domain(channel)
+            if domain and domain not in self.allowed_domains:
+                self.allowed_domains.append(domain)
         yield from self.article_requests(_candidate(e, default_tz) for e in parsed.entries)
 
 
