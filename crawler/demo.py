@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from collections.abc import Iterator
@@ -30,7 +31,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         base = f"http://{self.server.server_address[0]}:{self.server.server_address[1]}"
-        body = DEMO_PAGES.joinpath(entry["file"]).read_bytes().replace(b"{base}", base.encode())
+        page = gzip.decompress(DEMO_PAGES.joinpath(entry["file"]).read_bytes())
+        body = page.replace(b"{base}", base.encode())
         self.send_response(entry.get("status", 200))
         self.send_header("Content-Type", entry["content_type"])
         self.send_header("Content-Length", str(len(body)))
