@@ -175,13 +175,16 @@ def rusage_wrapper(out: Path, command: list[str]) -> int:
     return code
 
 
-def write_config(folder: Path, sources: list[dict[str, Any]], concurrency: int) -> Path:
+def write_config(folder: Path, sources: list[dict[str, Any]], concurrency: int,
+                 extract_workers: int | None = None) -> Path:
     def value(v: Any) -> str:
         return str(v).lower() if isinstance(v, bool) else json.dumps(v, ensure_ascii=False)
 
     crawl = {"download_delay": 0, "concurrency_per_domain": concurrency,
              "max_articles_per_round": 1_000_000, "obey_robots": True, "timeout": 60, "retries": 1,
              "cache_dir": "httpcache"}
+    if extract_workers is not None:
+        crawl["extract_workers"] = extract_workers
     lines = ["[database]", 'url = "sqlite:///newswatch.db"', "", "[crawl]"]
     lines += [f"{k} = {value(v)}" for k, v in crawl.items()]
     for source in sources:
@@ -238,6 +241,8 @@ def crawl(label: str, folder: Path, config: Path, portal: BenchPortal, profile: 
     if "first" in server:
         result["startup_s"] = server["first"] - result["started_at"]
         result["requests_span_s"] = server["last"] - server["first"]
+        result["articles_served_s"] = {k: round(v - result["started_at"], 1)
+                                       for k, v in server.get("article_times", {}).items()}
     return result
 
 
@@ -311,6 +316,7 @@ STAGES = [
                                               "trafilatura/", "htmldate/", "justext/")),
     ("classification (classify.py)", ("pipelines/classify.py", "pipelines/topics.py")),
     ("near-duplicates (MinHash)", ("pipelines/near_duplicates.py", "datasketch/")),
+    ("worker IPC (pickling pages and results)", ("multiprocessing/", "concurrent/futures/")),
     ("dedupe: URLs, fingerprint", ("pipelines/dedupe.py",)),
     ("clean stage other", ("pipelines/clean.py",)),
     ("spiders: feeds, sitemaps, listings", ("crawler/spiders/",)),
@@ -319,8 +325,11 @@ STAGES = [
 
 
 # Threads that wait (Twisted's DNS thread pool, the selector) are sampled too; they are not CPU.
+# Blocking pipe reads and writes between the crawl and its extraction workers are waits too.
 IDLE_LEAVES = ("Condition.wait (threading.py:327)", "Condition.wait (threading.py:331)",
-               "EpollSelector.select (selectors.py:468)")
+               "EpollSelector.select (selectors.py:468)", "_PollLikeSelector.select (selectors.py:415)",
+               "Connection._send (multiprocessing/connection.py:384)",
+               "Connection._recv (multiprocessing/connection.py:395)")
 
 
 def stage_breakdown(path: Path) -> list[tuple[str, float, int]]:
@@ -420,7 +429,9 @@ def print_table(fig: dict[str, Any], portal: dict[str, Any], first: dict[str, An
         ("first crawl: CPU", f"{first['cpu_s']:.1f} s child ({fig['first_cpu_utilisation']:.2f} cores), "
                              f"{first['server_cpu_s']:.1f} s server"),
         ("first crawl: server", f"{fig['first_requests']} requests, {fig['first_mb']} MB; "
-                                f"index {first['server']['index']['status']}"),
+                                f"index {first['server']['index']['status']}; article pages served "
+                                "by " + ", ".join(f"{k} {v} s" for k, v in
+                                                  first.get("articles_served_s", {}).items())),
         ("first crawl: peak memory", f"{fig['first_peak_rss_mb']:.0f} MB (peak RSS of the crawl process "
                                      f"{fig['first_process_peak_rss_mb']:.0f} MB, sampled PSS of its "
                                      f"process tree {first['tree_peak_pss_mb']:.0f} MB)"),
@@ -463,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-articles", type=int, default=160)
     parser.add_argument("--seed", type=int, default=20240528)
     parser.add_argument("--concurrency", type=int, default=8, help="crawl.concurrency_per_domain")
+    parser.add_argument("--extract-workers", type=int,
+                        help="crawl.extract_workers (default: the config default, cores up to 4)")
     parser.add_argument("--repeat", type=int, default=1, help="passes of the extraction-alone timing")
     parser.add_argument("--skip-alone", action="store_true", help="no extraction-alone ceiling")
     parser.add_argument("--profile", action="store_true", help="run the first crawl under cProfile")
@@ -502,7 +515,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(crawl_dir)
         crawl_dir.mkdir()
         with BenchPortal(portal_dir) as portal:
-            config = write_config(crawl_dir, source_configs(portal.manifest, portal.url), args.concurrency)
+            config = write_config(crawl_dir, source_configs(portal.manifest, portal.url), args.concurrency,
+                                  args.extract_workers)
             print(f"serving at {portal.url}; first crawl…", file=sys.stderr)
             first = crawl("first", crawl_dir, config, portal, args.profile, args.timeout, args.py_spy,
                           args.crawl_command)

@@ -1001,6 +1001,10 @@ class BenchPortal:
         if hits:
             out["first"] = min(h.time for h in hits)
             out["last"] = max(h.time for h in hits)
+            articles = sorted(h.time for h in hits if h.kind == "article")
+            if articles:  # when half, 90 % and all of the article pages had been served
+                out["article_times"] = {f"p{q}": articles[min(len(articles) - 1, len(articles) * q // 100)]
+                                        for q in (50, 90, 100)}
         return out
 
     def _answer(self, target: str, headers: dict[str, str]) -> tuple[int, _Page | None, bool]:

@@ -41,6 +41,12 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "RETRY_TIMES": crawl.retries,
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
+        # Every source is its own crawler, each may hold this much of downloaded, unprocessed
+        # pages; with extraction off the reactor thread, downloads race ahead (960 MB at 5 MB).
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 1_000_000,
+        # MetaRefreshMiddleware decodes every page to look for <meta http-equiv=refresh> and keeps
+        # the text; news articles do not redirect that way (benchmarks/profile_crawl.md, R2).
+        "METAREFRESH_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": "INFO",

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import DropItem
@@ -20,6 +15,7 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
     from crawler.items import ArticleItem
+    from pipelines.workers import PagePool
 
 logger = logging.getLogger(__name__)
 
@@ -68,49 +64,30 @@ def _plain(html: str | None) -> str | None:
         return html.strip()
 
 
-_pools: dict[int, ProcessPoolExecutor] = {}
-
-
-def extraction_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes shared by every source of a round: extraction is CPU-bound, and in the
-    crawl's own process it would stall the reactor (and every download) while it runs."""
-    if workers not in _pools:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.extract"])
-        _pools[workers] = ProcessPoolExecutor(workers, mp_context=context)
-        atexit.register(_pools[workers].shutdown, cancel_futures=True)
-    return _pools[workers]
-
-
 class CleanPipeline:
-    """Runs extraction on each fetched page and drops the pages that hold no article."""
+    """Cleans each fetched page (in a worker process) and drops the pages that hold no article."""
 
-    def __init__(self, stats: StatsCollector, workers: int = 0) -> None:
+    def __init__(self, stats: StatsCollector, pool: PagePool) -> None:
         self.stats = stats
-        self.workers = workers
+        self.pool = pool
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.stats, crawler.settings.getint("NEWSWATCH_EXTRACT_WORKERS", 0))
+        from pipelines.db import Store
+        from pipelines.rescore import examples_by_topic
+        from pipelines.workers import shared_pool
 
-    async def _extract(self, item: ArticleItem) -> Extracted:
-        arguments = (item.body, item.url, item.content_type, item.language_hint)
-        if self.workers <= 0:
-            return extract_article(*arguments)
-        try:
-            future = extraction_pool(self.workers).submit(extract_article, *arguments)
-            return await asyncio.wrap_future(future)
-        except BrokenProcessPool:
-            # A worker died (out of memory on a monstrous page?): start afresh, this page here.
-            _pools.pop(self.workers, None)
-            logger.warning("[%s] extraction worker died; extracting %s in-process",
-                           item.source, item.url)
-            return extract_article(*arguments)
+        settings = crawler.settings
+        with Store.open(settings["NEWSWATCH_DATABASE_URL"]).session() as session:
+            examples = examples_by_topic(session)
+        pool = shared_pool(settings.getint("NEWSWATCH_EXTRACT_WORKERS", 0),
+                           settings.getlist("NEWSWATCH_TOPICS"), examples)
+        return cls(crawler.stats, pool)
 
     async def process_item(self, item: ArticleItem) -> ArticleItem:
-        reason = clean_item(item, await self._extract(item))
+        reason, prepared = await self.pool.prepare(item)
         if reason is not None:
             self.stats.inc_value(f"clean/dropped/{reason}")
             raise DropItem(f"not an article ({reason}): {item.url}")
         self.stats.inc_value("clean/ok")
-        return item
+        return prepared

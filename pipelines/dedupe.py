@@ -78,7 +78,8 @@ class DedupePipeline:
                                     title=item.title)
             self.stats.inc_value("dedupe/duplicate_text")
             raise DropItem(f"duplicate text: {item.url} repeats article #{existing}")
-        signature_ = signature(item.text)
+        # Normally signed already, in the worker that cleaned the page.
+        signature_ = from_bytes(item.minhash) if item.minhash else signature(item.text)
         item.minhash = to_bytes(signature_)
         found = self.index.find(signature_, item.text)
         if found is not None:
