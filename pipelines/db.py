@@ -170,8 +170,10 @@ class Store:
 
     def add_article(
         self, fields: dict[str, Any], *, story_id: int | None = None, scores: Sequence[Any] = (),
+        aliases: Iterable[str] = (),
     ) -> tuple[int, int] | None:
-        """Insert an article, its story (unless it joins one) and its matches in one transaction.
+        """Insert an article, its story (unless it joins one), its matches and the URLs it was
+        reached by (`aliases`, so no later round fetches them), in one transaction.
 
         Returns (article id, story id), or None if the URL or text is already stored.
         """
@@ -189,6 +191,10 @@ class Store:
                     if score.matched:
                         session.add(Match(article_id=article.id, topic=score.topic,
                                           score=score.score, reasons=score.to_json()))
+                for canonical in dict.fromkeys([fields["canonical_url"], *aliases]):
+                    session.add(Page(canonical_url=canonical, url=fields["url"],
+                                     source_id=fields["source_id"], outcome="stored",
+                                     article_id=article.id, title=fields.get("title")))
                 return article.id, story_id
         except IntegrityError:
             # Another worker stored the same URL or text between our check and our insert.

@@ -48,6 +48,7 @@ class StorePipeline:
             },
             story_id=item.story_id,
             scores=item.scores,
+            aliases=[canonical_url(item.url)],
         )
         if stored is None:
             self.stats.inc_value("store/duplicate")
@@ -55,9 +56,6 @@ class StorePipeline:
         article_id, item.story_id = stored
         item.article_id = article_id
         remember(self.store, item)
-        self.store.record_pages({item.canonical_url or "", canonical_url(item.url)} - {""},
-                                url=item.url, source_id=source_id, outcome="stored",
-                                article_id=article_id, title=item.title)
         self.stats.inc_value("store/stored")
         matched = [s for s in item.scores if s.matched]
         for score in matched:
