@@ -2,23 +2,29 @@
 
 One command generates the portal (benchmarks/portal_gen.py) into a temporary folder, serves it on
 127.0.0.1 from a background thread, writes a newswatch.toml (no politeness delay, 8 requests per
-source at once, no article cap) and then measures, each in a fresh child process:
+source at once, no article cap, robots.txt obeyed) and then measures, each in a fresh process:
 
 1. the first crawl: ``newswatch crawl --format json`` over every source; wall time, article pages
-   fetched and stored, requests and bytes seen by the server, the child's peak RSS (``wait4``) and
-   CPU time;
+   fetched and stored, requests and bytes seen by the server (and when the article pages were
+   served), CPU time of the crawl and its extraction workers, peak memory (the crawl process's
+   peak RSS by ``wait4`` through a small wrapper process, and the summed PSS of its process tree
+   sampled from /proc);
 2. the second crawl of the unchanged portal: wall time, bytes, and article pages fetched (must be 0);
 3. the ceiling: ``trafilatura.extract`` (defaults) over the same article pages' bytes, one process,
    one page after another; then ``pipelines.extract.extract_article`` and the topic scoring alone on
    the same pages, to split the gap.
 
-    python benchmarks/crawl_benchmark.py                         # the full run (several minutes)
-    python benchmarks/crawl_benchmark.py --sources 6 --min-articles 30 --max-articles 40   # quick
+    python benchmarks/crawl_benchmark.py                         # the full run (about 5 minutes)
+    python benchmarks/crawl_benchmark.py --sources 6 --min-articles 30 --max-articles 40 --skip-alone
     python benchmarks/crawl_benchmark.py --json out.json --keep  # figures as JSON, keep the folder
-    python benchmarks/crawl_benchmark.py --profile               # first crawl under cProfile too
+    python benchmarks/crawl_benchmark.py --py-spy                # CPU by stage of both crawls
+    python benchmarks/crawl_benchmark.py --profile               # first crawl under cProfile
+    python benchmarks/crawl_benchmark.py --crawl-command "env PYTHONPATH=DIR {python} -m scheduler \
+        --config {config} crawl --format json"                   # a patched crawl, same measurements
 
-Rates are given per second of wall time and per CPU-second of the child: on a shared machine the
+Rates are given per second of wall time and per CPU-second of the crawl: on a shared machine the
 second is the steadier figure. The server runs in this process; its CPU time is reported apart.
+Findings and figures: benchmarks/README.md and benchmarks/profile_crawl.md.
 """
 
 from __future__ import annotations
@@ -468,7 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--portal", type=Path, help="use this generated portal instead of a new one")
     parser.add_argument("--dir", type=Path, help="work folder (default: a temporary one)")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work folder (always kept with --dir, --profile, --py-spy)")
     parser.add_argument("--sources", type=int, default=30)
     parser.add_argument("--min-articles", type=int, default=100)
     parser.add_argument("--max-articles", type=int, default=160)
@@ -558,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
                                             indent=1, default=str), "utf-8")
         return 0 if first["exit_code"] == 0 and second["exit_code"] == 0 else 1
     finally:
-        if args.keep or args.dir:
+        if args.keep or args.dir or args.profile or args.py_spy:  # the profiles live in it
             print(f"kept {folder}", file=sys.stderr)
         else:
             shutil.rmtree(folder, ignore_errors=True)
