@@ -33,6 +33,20 @@ def shared_topics(configs: list[dict[str, Any]]) -> list[Topic]:
     return _compiled[key]
 
 
+_examples: dict[str, dict[str, list[Example]]] = {}
+
+
+def shared_examples(database_url: str) -> dict[str, list[Example]]:
+    """Readers' verdicts as scoring examples, read once per process for every source of a round."""
+    if database_url not in _examples:
+        from pipelines.db import Store
+        from pipelines.rescore import examples_by_topic
+
+        with Store.open(database_url).session() as session:
+            _examples[database_url] = examples_by_topic(session)
+    return _examples[database_url]
+
+
 class ClassifyPipeline:
     """Scores each cleaned article against every topic; readers' labels serve as examples."""
 
@@ -44,14 +58,9 @@ class ClassifyPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        from pipelines.db import Store
-        from pipelines.rescore import examples_by_topic
-
-        store = Store.open(crawler.settings["NEWSWATCH_DATABASE_URL"])
-        with store.session() as session:
-            examples = examples_by_topic(session)
-        return cls(shared_topics(crawler.settings.getlist("NEWSWATCH_TOPICS")), crawler.stats,
-                   examples)
+        settings = crawler.settings
+        return cls(shared_topics(settings.getlist("NEWSWATCH_TOPICS")), crawler.stats,
+                   shared_examples(settings["NEWSWATCH_DATABASE_URL"]))
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         if not item.scores:  # normally scored already, in the worker that cleaned the page

@@ -73,15 +73,13 @@ class CleanPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        from pipelines.db import Store
-        from pipelines.rescore import examples_by_topic
+        from pipelines.classify_stage import shared_examples
         from pipelines.workers import shared_pool
 
         settings = crawler.settings
-        with Store.open(settings["NEWSWATCH_DATABASE_URL"]).session() as session:
-            examples = examples_by_topic(session)
         pool = shared_pool(settings.getint("NEWSWATCH_EXTRACT_WORKERS", 0),
-                           settings.getlist("NEWSWATCH_TOPICS"), examples)
+                           settings.getlist("NEWSWATCH_TOPICS"),
+                           shared_examples(settings["NEWSWATCH_DATABASE_URL"]))
         return cls(crawler.stats, pool)
 
     async def process_item(self, item: ArticleItem) -> ArticleItem:
