@@ -321,10 +321,11 @@ STAGES = [
     ("extraction (extract.py, trafilatura)", ("pipelines/extract.py", "pipelines/embedded.py",
                                               "trafilatura/", "htmldate/", "justext/")),
     ("classification (classify.py)", ("pipelines/classify.py", "pipelines/topics.py")),
-    ("near-duplicates (MinHash)", ("pipelines/near_duplicates.py", "datasketch/")),
+    ("near-duplicates (MinHash)", ("pipelines/near_duplicates.py", "pipelines/shingles.py",
+                                   "pipelines/minhash.py", "datasketch/")),
     ("worker IPC (pickling pages and results)", ("multiprocessing/", "concurrent/futures/")),
     ("dedupe: URLs, fingerprint", ("pipelines/dedupe.py",)),
-    ("clean stage other", ("pipelines/clean.py",)),
+    ("clean stage other", ("pipelines/clean.py", "pipelines/prepare.py")),
     ("spiders: feeds, sitemaps, listings", ("crawler/spiders/",)),
     ("Scrapy + Twisted (download, engine, middlewares)", ("scrapy/", "twisted/", "asyncio/")),
 ]

@@ -30,7 +30,9 @@ from datasketch import LeanMinHash, MinHashLSH
 from sqlalchemy import insert
 
 from pipelines import near_duplicates as nd
+from pipelines import shingles as sh
 from pipelines.db import Store
+from pipelines.minhash import signature
 from pipelines.models import Article, Source, Story
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "data" / "near_duplicates"
@@ -46,7 +48,7 @@ def rss_mb() -> float:
 
 
 def lean(values: np.ndarray) -> LeanMinHash:
-    return LeanMinHash(seed=nd.SEED, hashvalues=values, scheme="affine32")
+    return LeanMinHash(seed=sh.SEED, hashvalues=values, scheme="affine32")
 
 
 def planted(rng: np.random.Generator, sigs: np.ndarray, count: int) -> list[tuple[int, float,
@@ -56,7 +58,7 @@ def planted(rng: np.random.Generator, sigs: np.ndarray, count: int) -> list[tupl
     for row in rng.choice(len(sigs), size=count, replace=False):
         share = SHARES[len(out) % len(SHARES)]
         values = sigs[row].copy()
-        changed = rng.choice(nd.NUM_PERM, size=round(nd.NUM_PERM * (1 - share)), replace=False)
+        changed = rng.choice(sh.NUM_PERM, size=round(sh.NUM_PERM * (1 - share)), replace=False)
         values[changed] = rng.integers(0, LOW, size=changed.size, dtype=np.uint32)
         out.append((int(row), share, values))
     return out
@@ -67,7 +69,7 @@ def ms(seconds: np.ndarray, q: float) -> str:
 
 
 def bench_index(size: int, queries: int, rng: np.random.Generator) -> dict[str, str]:
-    sigs = rng.integers(0, LOW, size=(size, nd.NUM_PERM), dtype=np.uint32)
+    sigs = rng.integers(0, LOW, size=(size, sh.NUM_PERM), dtype=np.uint32)
     now = datetime.now(UTC)
     gc.collect()
     before = rss_mb()
@@ -75,7 +77,7 @@ def bench_index(size: int, queries: int, rng: np.random.Generator) -> dict[str, 
     adds = np.empty(size)
     started = time.perf_counter()
     for row in range(size):
-        mh = lean(sigs[row])
+        mh = sigs[row]
         t = time.perf_counter()
         index.add(row, row, mh, now)
         adds[row] = time.perf_counter() - t
@@ -84,14 +86,14 @@ def bench_index(size: int, queries: int, rng: np.random.Generator) -> dict[str, 
 
     misses, hits, recall = [], [], {share: [0, 0] for share in SHARES}
     for _ in range(queries):
-        mh = lean(rng.integers(0, LOW, size=nd.NUM_PERM, dtype=np.uint32))
+        mh = rng.integers(0, LOW, size=sh.NUM_PERM, dtype=np.uint32)
         t = time.perf_counter()
         found = index.find(mh)
         misses.append(time.perf_counter() - t)
         if found is not None:
             raise SystemExit(f"an unrelated signature matched {found}: the index is broken")
     for row, share, values in planted(rng, sigs, queries):
-        mh = lean(values)
+        mh = values
         t = time.perf_counter()
         found = index.find(mh)
         hits.append(time.perf_counter() - t)
@@ -119,7 +121,7 @@ def bench_load(sigs: np.ndarray, now: datetime) -> dict[str, str]:
         with store.session() as session:
             session.add(Source(name="bench", kind="feed", url="https://bench.example/"))
             session.add(Story(id=1))
-        header = nd.to_bytes(lean(sigs[0]))[:5]
+        header = sh.to_bytes(sigs[0])[:5]
         with store.engine.begin() as connection:
             for start in range(0, len(sigs), 20_000):
                 connection.execute(insert(Article), [
@@ -133,7 +135,7 @@ def bench_load(sigs: np.ndarray, now: datetime) -> dict[str, str]:
         took = time.perf_counter() - started
         if len(loaded) != len(sigs):
             raise SystemExit(f"load() rebuilt {len(loaded)} of {len(sigs)} signatures")
-        mh = lean(sigs[len(sigs) // 2])
+        mh = sigs[len(sigs) // 2]
         if loaded.find(mh) is None:
             raise SystemExit("load() lost a stored signature")
         store.engine.dispose()
@@ -142,10 +144,10 @@ def bench_load(sigs: np.ndarray, now: datetime) -> dict[str, str]:
 
 def bench_datasketch(size: int, queries: int, rng: np.random.Generator) -> dict[str, str]:
     """datasketch's MinHashLSH (dict storage) with the same bands, for comparison."""
-    sigs = rng.integers(0, LOW, size=(size, nd.NUM_PERM), dtype=np.uint32)
+    sigs = rng.integers(0, LOW, size=(size, sh.NUM_PERM), dtype=np.uint32)
     gc.collect()
     before = rss_mb()
-    lsh = MinHashLSH(num_perm=nd.NUM_PERM, params=(nd.BANDS, nd.ROWS))
+    lsh = MinHashLSH(num_perm=sh.NUM_PERM, params=(nd.BANDS, nd.ROWS))
     started = time.perf_counter()
     for row in range(size):
         lsh.insert(row, lean(sigs[row]), check_duplication=False)
@@ -153,7 +155,7 @@ def bench_datasketch(size: int, queries: int, rng: np.random.Generator) -> dict[
     grown = rss_mb() - before
     times = []
     for _ in range(queries):
-        mh = lean(rng.integers(0, LOW, size=nd.NUM_PERM, dtype=np.uint32))
+        mh = lean(rng.integers(0, LOW, size=sh.NUM_PERM, dtype=np.uint32))
         t = time.perf_counter()
         lsh.query(mh)
         times.append(time.perf_counter() - t)
@@ -169,7 +171,7 @@ def bench_per_article(repeat: int = 200) -> dict[str, str]:
     started = time.perf_counter()
     for _ in range(repeat // 10):
         for text in texts:
-            nd.signature(text)
+            signature(text)
     per_signature = (time.perf_counter() - started) / (len(texts) * (repeat // 10))
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'exact.db'}"
@@ -180,10 +182,10 @@ def bench_per_article(repeat: int = 200) -> dict[str, str]:
         for i, text in enumerate(texts):
             store.add_article({"source_id": 1, "url": f"u{i}", "canonical_url": f"u{i}",
                                "text": text, "fingerprint": f"f{i}", "fetched_at": now,
-                               "minhash": nd.to_bytes(nd.signature(text))})
+                               "minhash": sh.to_bytes(signature(text))})
         index = nd.NearDuplicateIndex.load(Store(url), window_days=30)
         copy = "\n".join(texts[0].splitlines()[:-1])
-        mh = nd.signature(copy)
+        mh = signature(copy)
         times = []
         for _ in range(repeat):
             t = time.perf_counter()
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, numpy {np.__version__}")
-    print(f"index: num_perm {nd.NUM_PERM}, {nd.BANDS} bands x {nd.ROWS} rows, threshold "
+    print(f"index: num_perm {sh.NUM_PERM}, {nd.BANDS} bands x {nd.ROWS} rows, threshold "
           f"{nd.DEFAULT_THRESHOLD}, find() without text (estimate only)\n")
     for key, value in bench_per_article().items():
         print(f"{key:<32}{value}")

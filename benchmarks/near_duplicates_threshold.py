@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from pipelines import near_duplicates as nd
+from pipelines import shingles as sh
+from pipelines.minhash import signature
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "data" / "near_duplicates"
@@ -146,7 +148,7 @@ def build_pairs(draws: int, seed: int) -> dict[str, list[Pair]]:
 def exact(pairs: list[Pair], k: int) -> np.ndarray:
     out = []
     for a, b in pairs:
-        x, y = nd.shingle_hashes(a, k), nd.shingle_hashes(b, k)
+        x, y = sh.shingle_hashes(a, k), sh.shingle_hashes(b, k)
         union = np.union1d(x, y).size
         out.append(np.intersect1d(x, y, assume_unique=True).size / union if union else 0.0)
     return np.array(out)
@@ -195,16 +197,16 @@ def main(argv: list[str] | None = None) -> None:
             cells.append(f"{low:.3f}/{high:.3f} ({low - high:+.3f})")
         print(f"{k:>3} " + " ".join(f"{cell:>22}" for cell in cells))
     best = max(KS, key=lambda k: gap(by_k[k])[0] - gap(by_k[k])[1])
-    for k in dict.fromkeys((best, nd.SHINGLE_K)):
+    for k in dict.fromkeys((best, sh.SHINGLE_K)):
         low, high = gap(by_k[k])
         print(f"k={k}{' (widest gap)' if k == best else ''}: threshold {(low + high) / 2:.2f} "
               f"(midpoint), margin {(low - high) / 2:.3f} either side")
-    print(f"module: k={nd.SHINGLE_K}, threshold {nd.DEFAULT_THRESHOLD}")
-    k, t = nd.SHINGLE_K, nd.DEFAULT_THRESHOLD
+    print(f"module: k={sh.SHINGLE_K}, threshold {nd.DEFAULT_THRESHOLD}")
+    k, t = sh.SHINGLE_K, nd.DEFAULT_THRESHOLD
     table(f"exact Jaccard at k={k}, percentiles", by_k[k])
-    estimates = {c: np.array([nd.signature(a).jaccard(nd.signature(b)) for a, b in ps])
+    estimates = {c: np.array([(signature(a) == signature(b)).mean() for a, b in ps])
                  for c, ps in pairs.items()}
-    table(f"MinHash estimate, num_perm={nd.NUM_PERM}", estimates)
+    table(f"MinHash estimate, num_perm={sh.NUM_PERM}", estimates)
     print(f"\nat threshold {t}, LSH {nd.BANDS} bands x {nd.ROWS} rows; "
           "merged = pairs at or above the threshold")
     print(f"{'class':<22}{'merged (exact)':>15}{'merged (estimate)':>18}{'P(candidate)':>14}")
@@ -215,10 +217,10 @@ def main(argv: list[str] | None = None) -> None:
     background = 1 - (1 - by_k[k]["random"] ** nd.ROWS) ** nd.BANDS
     print(f"\nunrelated stories made LSH candidates: {background.mean():.2e} of those stored, "
           f"{background.mean() * 1e6:.0f} per query at a million")
-    short = [min(nd.shingle_hashes(a).size, nd.shingle_hashes(b).size)
+    short = [min(sh.shingle_hashes(a).size, sh.shingle_hashes(b).size)
              for c, ps in pairs.items() if c.startswith("copy") for a, b in ps]
     print(f"shortest story in a copy pair: {min(short)} shingles (MIN_SHINGLES "
-          f"{nd.MIN_SHINGLES})")
+          f"{sh.MIN_SHINGLES})")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from scrapy.exceptions import DropItem
 from pipelines.db import Store
 from pipelines.identity import canonical_url, fingerprint
 from pipelines.models import utcnow
-from pipelines.near_duplicates import NearDuplicateIndex, from_bytes, signature, to_bytes
+from pipelines.near_duplicates import NearDuplicateIndex
+from pipelines.shingles import from_bytes
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -78,10 +79,12 @@ class DedupePipeline:
                                     title=item.title)
             self.stats.inc_value("dedupe/duplicate_text")
             raise DropItem(f"duplicate text: {item.url} repeats article #{existing}")
-        # Normally signed already, in the worker that cleaned the page.
-        signature_ = from_bytes(item.minhash) if item.minhash else signature(item.text)
-        item.minhash = to_bytes(signature_)
-        found = self.index.find(signature_, item.text)
+        if not item.minhash:  # normally signed already, in the worker that cleaned the page
+            from pipelines.minhash import signature
+            from pipelines.shingles import to_bytes
+
+            item.minhash = to_bytes(signature(item.text))
+        found = self.index.find(from_bytes(item.minhash), item.text)
         if found is not None:
             article_id, item.story_id, similarity = found
             self.stats.inc_value("dedupe/near_duplicate")

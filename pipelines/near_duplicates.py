@@ -1,21 +1,18 @@
-"""Near-duplicate stories: MinHash signatures of the cleaned text and a compact LSH index over them."""
+"""Near-duplicate stories: a compact LSH index over the MinHash signatures of stored articles."""
 
 from __future__ import annotations
 
 import logging
-import re
-import struct
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash
 from sqlalchemy import select
 
-from pipelines.identity import normalise_text
 from pipelines.models import Article, utcnow
+from pipelines.shingles import CURRENT_HEADER, EMPTY_VALUE, NUM_PERM, SIGNATURE_BYTES, is_empty, similarity
 
 if TYPE_CHECKING:
     from pipelines.db import Store
@@ -23,121 +20,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Chosen by benchmarks/near_duplicates_threshold.py; see benchmarks/near_duplicates.md.
-SHINGLE_K = 7
-NUM_PERM = 128
-SEED = 1
 DEFAULT_THRESHOLD = 0.33
 # LSH bands of 3 values find 79% of pairs at the threshold and 99.6% at 0.5; bands of 2 would
 # make 4% of unrelated English articles candidates (40k a query at a million), bands of 4 find
 # only 32% at the threshold.
 ROWS = 3
 BANDS = NUM_PERM // ROWS
-# Below this many distinct shingles (about as many characters of story) a text is a caption or a
-# template, and whatever it shares with another is more likely the outlet than the story.
-MIN_SHINGLES = 60
-# Bump when the shingles change (k, patterns, normalisation): load() then re-shingles old rows.
-SIGNATURE_VERSION = 1
-_HEADER = struct.Struct("<2sBH")
-_CURRENT = _HEADER.pack(b"ND", SIGNATURE_VERSION, NUM_PERM)
-_SIZE = _HEADER.size + 4 * NUM_PERM
-
-# Lines that are the outlet talking, not the story. Dropping them keeps a syndicated copy in
-# another template close to the original and keeps two stories under one footer apart. Keyword
-# lines go only when short, so a paragraph that mentions a newsletter stays; a body line dropped
-# by mistake is dropped from every copy alike, so copies still match.
-_COPYRIGHT = re.compile(
-    r"무단\s*전재|재배포\s*금지|저작권자|all rights reserved|copyright|[ⓒ©]", re.IGNORECASE)
-_OUTLET_LINE = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # reporter e-mail
-    r"|^\S{2,4}\s?(?:기자|특파원|인턴기자|객원기자)(?:\s|$|\()"  # Korean byline
-    r"|^by\s+\w[\w.'-]*(?:[\s,]+[\w.'-]+){0,5}$|^(?:staff writer|correspondent|reporter)$"
-    r"|^(?:입력|수정|등록|updated|published|posted)\b.*\d"
-    r"|^[▶▷►]|구독|제보|카카오톡|앱을?\s*(?:내려받|다운)|뉴스레터|기사를?\s*추천|관련\s*기사"
-    r"|newsletter|subscribe|sign up|news tip|social media|read more|related (?:articles|stories)"
-    r"|originally appeared|(?:reporting|editing|writing) by|getty images|^photo:"
-    r"|^[(\[]?(?:사진|그래픽|자료|영상)\s*=",
-    re.IGNORECASE,
-)
-# Datelines glued to the first paragraph: "[서울=뉴시스] 김민준 기자 = ", "SEOUL, June 3 (Wire) - ".
-_DATELINE = re.compile(
-    r"^\s*[\[(〔【][^\])〕】]{1,30}[\])〕】]\s*(?:\S{2,4}\s?(?:기자|특파원)\s*=\s*)?"
-    r"|^[A-Z][A-Z .'-]{1,30},?(?:\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*\([^)]{2,30}\)\s*[-–—]+\s*"
-)
-_SHORT_LINE = 150
-_LONG_LINE = 300
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 _MIX32 = np.uint32(0x9E3779B1)
 _ROW_MASK = np.uint64(0xFFFFFFFF)
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
-
-
-def content_text(text: str) -> str:
-    """The story without the outlet: template lines dropped, datelines cut, words normalised."""
-    kept = []
-    for raw in text.splitlines():
-        line = _DATELINE.sub("", raw.strip(), count=1)
-        if not line or (len(line) <= _LONG_LINE and _COPYRIGHT.search(line)):
-            continue
-        if len(line) <= _SHORT_LINE and _OUTLET_LINE.search(line):
-            continue
-        kept.append(normalise_text(line))
-    return " ".join(part for part in kept if part)
-
-
-def shingle_hashes(text: str, k: int = SHINGLE_K) -> np.ndarray:
-    """Distinct 32-bit hashes of the k-character shingles of `content_text(text)`.
-
-    Characters, not words: Korean needs no tokenizer, and a particle glued to a noun still
-    shares most shingles with the bare noun. Hashed with numpy (a polynomial over code points),
-    because a Python hash call per shingle would dominate the pipeline's time.
-    """
-    codes = np.frombuffer(content_text(text).encode("utf-32-le"), dtype=np.uint32)
-    if codes.size == 0:
-        return np.empty(0, dtype=np.uint32)
-    codes = codes.astype(np.uint64)
-    width = min(k, codes.size)
-    count = codes.size - width + 1
-    hashes = np.zeros(count, dtype=np.uint64)
-    for offset in range(width):
-        hashes = hashes * _MIX + codes[offset : offset + count]
-    hashes ^= hashes >> np.uint64(31)
-    hashes *= _MIX
-    return np.unique((hashes >> np.uint64(32)).astype(np.uint32))
-
-
-def similarity(text_a: str, text_b: str) -> float:
-    """Exact Jaccard similarity of the two texts' shingle sets: what signatures estimate."""
-    a, b = shingle_hashes(text_a), shingle_hashes(text_b)
-    union = np.union1d(a, b).size
-    return np.intersect1d(a, b, assume_unique=True).size / union if union else 0.0
-
-
-def _identity(value: np.uint32) -> np.uint32:
-    return value
-
-
-def signature(text: str) -> MinHash:
-    """The MinHash of the text's shingles (empty when no story text is left)."""
-    mh = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_identity,
-                 permutations=_PERMUTATIONS, scheme="affine32")
-    mh.update_batch(shingle_hashes(text))
-    return mh
-
-
-def to_bytes(mh: MinHash) -> bytes:
-    """A versioned header and the hash values as little-endian uint32: 517 bytes at 128."""
-    values = np.asarray(mh.hashvalues, dtype="<u4")
-    return _HEADER.pack(b"ND", SIGNATURE_VERSION, values.size) + values.tobytes()
-
-
-def from_bytes(data: bytes) -> MinHash:
-    """Read what to_bytes wrote; raises ValueError for another version or a damaged value."""
-    if len(data) != _SIZE or not data.startswith(_CURRENT):
-        raise ValueError(f"not a v{SIGNATURE_VERSION} signature of {NUM_PERM} values "
-                         f"({len(data)} bytes, header {data[:_HEADER.size]!r}): "
-                         "re-run signature() on the article's text")
-    values = np.frombuffer(data, dtype="<u4", offset=_HEADER.size).astype(np.uint32)
-    return LeanMinHash(seed=SEED, hashvalues=values, scheme="affine32")
 
 
 def _band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -190,11 +80,11 @@ class NearDuplicateIndex:
         arrays = [self._sigs, self._ids, self._tail_keys, self._tail_rows, *self._runs]
         return sum(array.nbytes for array in arrays)
 
-    def add(self, article_id: int, story_id: int, mh: MinHash, fetched_at: datetime) -> None:
-        """Index a stored article; an empty signature (no story text) is not indexed."""
-        if mh.is_empty():
+    def add(self, article_id: int, story_id: int, values: np.ndarray, fetched_at: datetime) -> None:
+        """Index a stored article's signature; an empty one (no story text) is not indexed."""
+        if is_empty(values):
             return
-        row = self._append(np.asarray(mh.hashvalues, dtype=np.uint32)[None, :],
+        row = self._append(np.asarray(values, dtype=np.uint32)[None, :],
                            np.array([[article_id, story_id, _epoch(fetched_at)]]))
         self._tail_keys[self._tail] = _band_keys(self._sigs[row : row + 1], self.bands,
                                                  self.rows)[0]
@@ -203,7 +93,7 @@ class NearDuplicateIndex:
         if self._tail == self._TAIL:
             self._flush()
 
-    def find(self, mh: MinHash, text: str | None = None) -> tuple[int, int, float] | None:
+    def find(self, values: np.ndarray, text: str | None = None) -> tuple[int, int, float] | None:
         """(article id, story id, similarity) of the closest stored near-duplicate, or None.
 
         Band collisions only nominate candidates; one is accepted when its estimated Jaccard
@@ -211,9 +101,8 @@ class NearDuplicateIndex:
         estimate only shortlists (within 0.1) and the exact Jaccard of the texts decides, so a
         pair near the threshold is not merged on estimation noise.
         """
-        if self._size == 0 or mh.is_empty() or mh.count() < MIN_SHINGLES:
+        if self._size == 0 or is_empty(values):
             return None
-        values = np.asarray(mh.hashvalues, dtype=np.uint32)
         if values.size != self.num_perm:
             raise ValueError(f"signature has {values.size} values, the index {self.num_perm}")
         rows = self._candidates(_band_keys(values[None, :], self.bands, self.rows)[0])
@@ -264,17 +153,19 @@ class NearDuplicateIndex:
                 select(Article.id, Article.story_id, Article.fetched_at, Article.minhash)
                 .where(Article.fetched_at >= since).order_by(Article.id)).all()
         ready = [r for r in result
-                 if r.minhash and len(r.minhash) == _SIZE and r.minhash.startswith(_CURRENT)]
+                 if r.minhash and len(r.minhash) == SIGNATURE_BYTES and r.minhash.startswith(CURRENT_HEADER)]
         if ready:
-            blob = b"".join(r.minhash[_HEADER.size :] for r in ready)
+            blob = b"".join(r.minhash[len(CURRENT_HEADER) :] for r in ready)
             sigs = np.frombuffer(blob, dtype="<u4").reshape(-1, NUM_PERM).astype(np.uint32)
             ids = np.array([(r.id, r.story_id, _epoch(r.fetched_at)) for r in ready])
-            keep = ~(sigs == np.iinfo(np.uint32).max).all(axis=1)  # texts with no story left
+            keep = ~(sigs == EMPTY_VALUE).all(axis=1)  # texts with no story left
             index._bulk(sigs[keep], ids[keep])
         done = {r.id for r in ready}
         stale = {r.id: r for r in result if r.id not in done}
         pending = list(stale)
         if pending:
+            from pipelines.minhash import signature  # datasketch: only when old rows need it
+
             logger.info("re-shingling %d stored articles without a current signature", len(stale))
         for start in range(0, len(pending), 500):
             with store.session() as session:

@@ -1,8 +1,8 @@
-"""The CPU-bound work on a page, in worker processes: extraction, topic scores, MinHash signature.
+"""The pool of extraction worker processes that run pipelines/prepare.py for every source of a round.
 
-In the crawl's own process this work would stall the reactor, and every download with it. Each
-stage still owns its decision (clean drops, dedupe looks the signature up in the shared index,
-classify counts the matches); it only finds the numbers already made.
+The crawl process never imports prepare.py's extraction, scoring and MinHash libraries (about
+100 MB) unless it has to do the work itself (`crawl.extract_workers = 0`, or a worker died): the
+workers are forked from a forkserver that imports them once, and share those pages.
 """
 
 from __future__ import annotations
@@ -15,32 +15,24 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
-from pipelines.classify import Example, score_all
-from pipelines.classify_stage import shared_topics
-from pipelines.clean import clean_item
-from pipelines.near_duplicates import signature, to_bytes
-
 if TYPE_CHECKING:
     from crawler.items import ArticleItem
+    from pipelines.classify import Example
 
-_topic_configs: list[dict[str, Any]] = []
-_examples: Mapping[str, Sequence[Example]] = {}
+_WORK = "pipelines.prepare"
 
 
 def _setup(topic_configs: list[dict[str, Any]], examples: Mapping[str, Sequence[Example]]) -> None:
-    """Pool initializer: the round's topics and readers' examples, once per worker."""
-    global _topic_configs, _examples
-    _topic_configs, _examples = topic_configs, examples
+    from pipelines.prepare import setup
+
+    setup(topic_configs, examples)
 
 
-def prepare(item: ArticleItem) -> tuple[str | None, ArticleItem]:
-    """Clean the page; for an article, score it and sign its text. Returns (drop reason, item)."""
-    reason = clean_item(item)
-    if reason is None:
-        item.minhash = to_bytes(signature(item.text))
-        item.scores = score_all(item.title, item.text, item.language,
-                                shared_topics(_topic_configs), _examples)
-    return reason, item
+def _prepare(item: ArticleItem) -> tuple[str | None, ArticleItem]:
+    # Referenced by name in the crawl process, imported only where it runs.
+    from pipelines.prepare import prepare
+
+    return prepare(item)
 
 
 class PagePool:
@@ -56,29 +48,36 @@ class PagePool:
         self.initargs = (topic_configs, examples)
         self._executor: ProcessPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
-        _setup(*self.initargs)  # for pages prepared in this process
+        self._local = False
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["pipelines.workers"])
+            context.set_forkserver_preload([_WORK])
             self._executor = ProcessPoolExecutor(self.workers, mp_context=context,
                                                  initializer=_setup, initargs=self.initargs)
             atexit.register(self._executor.shutdown, cancel_futures=True)
         return self._executor
 
+    def _here(self, item: ArticleItem) -> tuple[str | None, ArticleItem]:
+        """The work in this process: without workers, or for the page a dead worker left."""
+        if not self._local:
+            _setup(*self.initargs)
+            self._local = True
+        return _prepare(item)
+
     async def prepare(self, item: ArticleItem) -> tuple[str | None, ArticleItem]:
         if self.workers <= 0:
-            return prepare(item)
+            return self._here(item)
         if self._slots is None:
             self._slots = asyncio.Semaphore(2 * self.workers)
         async with self._slots:
             try:
-                return await asyncio.wrap_future(self._pool().submit(prepare, item))
+                return await asyncio.wrap_future(self._pool().submit(_prepare, item))
             except BrokenProcessPool:
                 # A worker died (out of memory on a monstrous page?): start afresh, this page here.
                 self._executor = None
-                return prepare(item)
+                return self._here(item)
 
 
 _pools: dict[str, PagePool] = {}

@@ -1,0 +1,39 @@
+"""What each process of a crawl loads: memory a round pays for every source, and start-up time.
+
+The crawl process runs Scrapy, the database and the near-duplicate index; the extraction workers
+run trafilatura, the scorer and datasketch. Each module loaded on the wrong side costs tens of MB
+per process (datasketch alone brings scipy), so a stray top-level import is a regression.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from crawler.settings import ITEM_PIPELINES
+
+HEAVY_FOR_CRAWL = ("trafilatura", "htmldate", "justext", "datasketch", "scipy")
+
+
+def loaded_after(*modules: str) -> set[str]:
+    code = ("import importlib, json, sys\n"
+            f"for name in {list(modules)!r}: importlib.import_module(name)\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(json.loads(done.stdout))
+
+
+def test_the_crawl_process_loads_no_extraction_or_minhash_library() -> None:
+    stages = [path.rsplit(".", 1)[0] for path in ITEM_PIPELINES]
+    loaded = loaded_after("scheduler", "crawler.run", "crawler.spiders.feed", "crawler.spiders.sitemap",
+                          "crawler.spiders.listing", "crawler.health", *stages)
+    assert "scrapy" in loaded and "sqlalchemy" in loaded  # the check itself works
+    assert not loaded & set(HEAVY_FOR_CRAWL), "the crawl process imports what only workers need"
+
+
+def test_a_worker_loads_no_crawler_or_database() -> None:
+    loaded = loaded_after("pipelines.prepare")
+    assert "trafilatura" in loaded and "datasketch" in loaded
+    stray = loaded & {"scrapy", "twisted", "sqlalchemy", "alembic"}
+    assert not stray, f"an extraction worker imports {stray}"
