@@ -44,6 +44,10 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         # Every source is its own crawler, each may hold this much of downloaded, unprocessed
         # pages; with extraction off the reactor thread, downloads race ahead (960 MB at 5 MB).
         "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 1_000_000,
+        # Scrapy handles each response's output with this many asyncio tasks, however little it
+        # yields: an article page yields one item, and at the default 100 the tasks of the pages
+        # waiting for a worker took 75 MB (tracemalloc, 30 sources; benchmarks/profile_crawl.md).
+        "CONCURRENT_ITEMS": 1,
         # MetaRefreshMiddleware decodes every page to look for <meta http-equiv=refresh> and keeps
         # the text; news articles do not redirect that way (benchmarks/profile_crawl.md, R2).
         "METAREFRESH_ENABLED": False,

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from pipelines.db import Store
+from pipelines.db import MIGRATIONS, SCHEMA_REVISION, Store
 from pipelines.models import Base, Source
 
 SEOUL = timezone(timedelta(hours=9))
@@ -23,6 +25,17 @@ def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == [], ("the models changed without a migration: add one under "
                         f"pipelines/migrations/versions/ ({diff})")
+
+
+def test_schema_revision_is_alembics_head(tmp_path: Path) -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION, (
+        "a migration was added: set pipelines/db.py SCHEMA_REVISION to its revision")
+    store = Store(f"sqlite:///{tmp_path}/r.db")
+    assert store.schema_revision() is None
+    store.migrate()
+    assert store.schema_revision() == SCHEMA_REVISION
 
 
 def test_sqlite_uses_wal_and_foreign_keys(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import sys
 
 from crawler.settings import ITEM_PIPELINES
 
-HEAVY_FOR_CRAWL = ("trafilatura", "htmldate", "justext", "datasketch", "scipy")
+HEAVY_FOR_CRAWL = ("trafilatura", "htmldate", "justext", "datasketch", "scipy", "alembic", "mako")
 
 
 def loaded_after(*modules: str) -> set[str]:
