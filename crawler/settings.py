@@ -42,8 +42,9 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
         # Every source is its own crawler, each may hold this much of downloaded, unprocessed
-        # pages; with extraction off the reactor thread, downloads race ahead (960 MB at 5 MB).
-        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 1_000_000,
+        # pages (a few articles) before it stops asking for more; with extraction off the reactor
+        # thread, downloads race ahead of the workers (960 MB at Scrapy's 5 MB).
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 300_000,
         # Scrapy handles each response's output with this many asyncio tasks, however little it
         # yields: an article page yields one item, and at the default 100 the tasks of the pages
         # waiting for a worker took 75 MB (tracemalloc, 30 sources; benchmarks/profile_crawl.md).
