@@ -66,5 +66,7 @@ class CrawlRunRecorder:
             self.run_id, status=status, error=error, counts=round_counts(stats),
             stats={k: v for k, v in stats.items() if isinstance(v, int | float | str)},
             unconditional=bool(stats.get("newswatch/index_unconditional")),
+            # A round cut short has not dealt with its links: keep what the last whole one said.
+            settled_indexes=spider.settled_now() if reason == "finished" else None,
         )
         logger.info("[%s] round %s: %s", spider.name, status, round_counts(stats))

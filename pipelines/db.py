@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision (a test checks it against Alembic's head). A database already
 # there needs no Alembic, whose import (with Mako and Pygments) costs every crawl round 0.3 s.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 _stores: dict[str, Store] = {}
 
 
@@ -111,6 +111,10 @@ class Store:
             self._source_ids[name] = found
         return self._source_ids[name]
 
+    def settled_indexes(self, source_id: int) -> dict[str, str]:
+        with self.session() as session:
+            return dict(session.get_one(Source, source_id).settled_indexes or {})
+
     def start_run(self, source_id: int) -> int:
         with self.session() as session:
             run = CrawlRun(source_id=source_id)
@@ -121,6 +125,7 @@ class Store:
     def finish_run(
         self, run_id: int, *, status: str, error: str | None, counts: dict[str, int],
         stats: dict[str, Any], unconditional: bool = False,
+        settled_indexes: dict[str, str] | None = None,
     ) -> None:
         """Close a run and carry its outcome onto the source's health."""
         now = utcnow()
@@ -138,6 +143,8 @@ class Store:
                 source.last_new_at = now
             if unconditional:
                 source.last_unconditional_at = now
+            if settled_indexes is not None:
+                source.settled_indexes = settled_indexes
 
     def abandon_runs(self, source_id: int, error: str) -> None:
         """A round that died without closing its run (killed, crashed): record it as failed."""

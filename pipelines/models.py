@@ -70,6 +70,9 @@ class Source(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_new_at: Mapped[datetime | None]
     last_unconditional_at: Mapped[datetime | None]
+    # Index URL -> digest of a body whose every article link was dealt with (fetched, stored or
+    # dropped, gone for good): that body, served again, is not read again. See spiders/base.py.
+    settled_indexes: Mapped[dict[str, Any] | None]
 
 
 class CrawlRun(Base):

@@ -76,6 +76,24 @@ def test_budget_caps_a_huge_first_fetch(tmp_path: Path) -> None:
     spider.article_budget = 10
     assert len(_requests(spider, XmlResponse("http://news.example.kr/rss", body=body.encode()))) == 10
     assert spider.crawler.stats.get_value("newswatch/skipped/over_budget") == 40
+    assert spider.settled_now() == {}, "links left over: the next round must read the feed again"
+
+
+def test_a_settled_index_is_not_read_again_unless_it_or_the_source_changed(tmp_path: Path) -> None:
+    items = "".join(f"<item><link>http://news.example.kr/{n}</link></item>" for n in range(3))
+    body = f"<rss version='2.0'><channel>{items}</channel></rss>".encode()
+    spider = _spider(FeedSpider, tmp_path, name="kr", feed="http://news.example.kr/rss")
+    response = XmlResponse("http://news.example.kr/rss", body=body)
+    assert _requests(spider, response)
+    spider.settled = spider.settled_now()  # what the next round starts from
+    assert list(spider.settled) == ["http://news.example.kr/rss"]
+    assert _requests(spider, response) == []
+    assert spider.crawler.stats.get_value("newswatch/index_settled") == 1
+    assert spider.crawler.stats.get_value("newswatch/index_ok") == 2, "still a healthy read"
+    changed = XmlResponse("http://news.example.kr/rss", body=body.replace(b"</item>", b" </item>", 1))
+    assert _requests(spider, changed), "a changed body is read"
+    spider.source = spider.source.model_copy(update={"allowed_domains": ["other.example"]})
+    assert _requests(spider, response), "a changed source config is read"
 
 
 def test_listing_without_matching_links_names_the_selector(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -73,12 +74,17 @@ class SourceSpider(scrapy.Spider):
         self.article_budget = 0
         self.source_id = 0
         self.store: Store | None = None
+        # Index bodies whose article links were all dealt with (see already_settled).
+        self.settled: dict[str, str] = {}
+        self.digests: dict[str, str] = {}
+        self.unsettled: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.store = Store.open(crawler.settings["NEWSWATCH_DATABASE_URL"])
         spider.source_id = spider.store.sync_sources([spider.source])[spider.source.name]
+        spider.settled = spider.store.settled_indexes(spider.source_id)
         spider.article_budget = crawler.settings.getint("NEWSWATCH_MAX_ARTICLES", 200)
         return spider
 
@@ -101,8 +107,29 @@ class SourceSpider(scrapy.Spider):
         if response.meta.get("unconditional"):
             self.crawler.stats.inc_value("newswatch/index_unconditional")
 
+    def already_settled(self, response: Response) -> bool:
+        """Whether this index body was read before and every article link on it dealt with.
+
+        Reading it again would only find links the store knows: an unchanged source then costs a
+        304 and no parsing. A link over the round's budget, or an article that failed in a way
+        worth retrying (5xx, timeout), leaves its index unsettled, so the next round reads it
+        again. The digest covers the source's config too: new selectors or domains mean new links.
+        """
+        digest = hashlib.sha1(response.body)
+        digest.update(self.source.model_dump_json().encode())
+        self.digests[response.url] = digest.hexdigest()
+        if self.settled.get(response.url) != self.digests[response.url]:
+            return False
+        self.crawler.stats.inc_value("newswatch/index_settled")
+        return True
+
+    def settled_now(self) -> dict[str, str]:
+        """The indexes of this round whose article links were all dealt with, for the next one."""
+        return {url: digest for url, digest in self.digests.items() if url not in self.unsettled}
+
     def index_broken(self, url: str, reason: str) -> None:
         """An index that answered but cannot be read (HTML instead of a feed, broken XML)."""
+        self.unsettled.add(url)
         self.record_error("newswatch/index_failed", f"{url}: {reason}")
 
     def index_failed(self, failure: Failure) -> None:
@@ -115,7 +142,7 @@ class SourceSpider(scrapy.Spider):
 
     # -- the articles ---------------------------------------------------------------------------
 
-    def article_requests(self, candidates: Iterable[Candidate]) -> Iterator[Request]:
+    def article_requests(self, candidates: Iterable[Candidate], index_url: str) -> Iterator[Request]:
         """Requests for the links not fetched before, newest first, within the round's budget."""
         stats = self.crawler.stats
         fresh: dict[str, Candidate] = {}
@@ -135,10 +162,11 @@ class SourceSpider(scrapy.Spider):
         for candidate in ordered:
             if self.article_budget <= 0:
                 stats.inc_value("newswatch/skipped/over_budget")
+                self.unsettled.add(index_url)
                 continue
             self.article_budget -= 1
             yield Request(candidate.url, callback=self.parse_article, errback=self.article_failed,
-                          meta={"dont_cache": True, "candidate": candidate})
+                          meta={"dont_cache": True, "candidate": candidate, "from_index": index_url})
 
     def parse_article(self, response: Response) -> Iterator[ArticleItem]:
         candidate: Candidate = response.meta["candidate"]
@@ -167,6 +195,8 @@ class SourceSpider(scrapy.Spider):
             url = failure.request.url
             self.store.record_pages([canonical_url(url)], url=url, source_id=self.source_id,
                                     outcome=f"http_{failure.value.response.status}")
+        else:  # worth another try: read its index again next round
+            self.unsettled.add(failure.request.meta.get("from_index", ""))
         self.record_error("newswatch/article_failed", describe_failure(failure))
 
 

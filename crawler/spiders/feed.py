@@ -18,6 +18,9 @@ class FeedSpider(SourceSpider):
     kind = "feed"
 
     def parse_index(self, response: Response) -> Iterator[Request]:
+        if self.already_settled(response):
+            self.index_ok(response)
+            return
         parsed = feedparser.parse(
             response.body,
             response_headers={"content-type": response.headers.get(b"Content-Type", b"").decode(
@@ -36,7 +39,7 @@ class FeedSpider(SourceSpider):
             domain = site_domain(channel)
             if domain and domain not in self.allowed_domains:
                 self.allowed_domains.append(domain)
-        yield from self.article_requests(_candidate(e, default_tz) for e in parsed.entries)
+        yield from self.article_requests((_candidate(e, default_tz) for e in parsed.entries), response.url)
 
 
 def _candidate(entry: Any, default_tz: Any) -> Candidate:

@@ -27,7 +27,8 @@ class ListingSpider(SourceSpider):
                 "check the selector against the page (the site may have changed its layout)")
             return
         self.index_ok(response)
-        yield from self.article_requests(self._candidates(response))
+        if not self.already_settled(response):
+            yield from self.article_requests(self._candidates(response), response.url)
         page = response.meta.get("page", 1)
         if self.source.next and page < self.source.pages:
             href = response.css(self.source.next).attrib.get("href")

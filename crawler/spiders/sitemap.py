@@ -52,8 +52,8 @@ class SitemapSpider(SourceSpider):
         self.index_ok(response)
         if kind == "sitemapindex":
             yield from self._children(root)
-        else:
-            yield from self.article_requests(self._candidates(root))
+        elif not self.already_settled(response):
+            yield from self.article_requests(self._candidates(root), response.url)
 
     def _children(self, root: etree._Element) -> Iterator[Request]:
         children = []
