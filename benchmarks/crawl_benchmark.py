@@ -11,8 +11,9 @@ source at once, no article cap, robots.txt obeyed) and then measures, each in a 
    sampled from /proc);
 2. the second crawl of the unchanged portal: wall time, bytes, and article pages fetched (must be 0);
 3. the ceiling: ``trafilatura.extract`` (defaults) over the same article pages' bytes, one process,
-   one page after another; then ``pipelines.extract.extract_article`` and the topic scoring alone on
-   the same pages, to split the gap.
+   one page after another, and again with one forked process per core; then
+   ``pipelines.extract.extract_article`` and the topic scoring alone on the same pages, to split
+   the gap.
 
     python benchmarks/crawl_benchmark.py                         # the full run (about 5 minutes)
     python benchmarks/crawl_benchmark.py --sources 6 --min-articles 30 --max-articles 40 --skip-alone
