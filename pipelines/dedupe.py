@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import DropItem
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from crawler.items import ArticleItem
 
 logger = logging.getLogger(__name__)
+# How stale the near-duplicate index may be about what other processes stored (a query each time).
+CATCH_UP_SECONDS = 1.0
 
 _indexes: dict[str, NearDuplicateIndex] = {}
 
@@ -49,18 +52,21 @@ def remember(store: Store, item: ArticleItem) -> None:
 class DedupePipeline:
     """Drops an article whose canonical URL or exact text is stored; joins near-copies to their story."""
 
-    def __init__(self, store: Store, stats: StatsCollector, index: NearDuplicateIndex) -> None:
+    def __init__(self, store: Store, stats: StatsCollector, index: NearDuplicateIndex,
+                 window_days: int = 30) -> None:
         self.store = store
         self.stats = stats
         self.index = index
+        self.window_days = window_days
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         store = Store.open(settings["NEWSWATCH_DATABASE_URL"])
-        index = shared_index(store, settings.getint("NEWSWATCH_DEDUPE_WINDOW_DAYS", 30),
+        window_days = settings.getint("NEWSWATCH_DEDUPE_WINDOW_DAYS", 30)
+        index = shared_index(store, window_days,
                              settings.getfloat("NEWSWATCH_NEAR_DUPLICATE_THRESHOLD"))
-        return cls(store, crawler.stats, index)
+        return cls(store, crawler.stats, index, window_days)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         item.canonical_url = item.canonical_url or canonical_url(item.url)
@@ -84,6 +90,8 @@ class DedupePipeline:
             from pipelines.shingles import to_bytes
 
             item.minhash = to_bytes(signature(item.text))
+        if time.monotonic() - self.index.caught_up_at >= CATCH_UP_SECONDS:
+            self.index.catch_up(self.store, self.window_days)
         found = self.index.find(from_bytes(item.minhash), item.text)
         if found is not None:
             article_id, item.story_id, similarity = found

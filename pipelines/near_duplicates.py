@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -70,6 +71,10 @@ class NearDuplicateIndex:
         self._tail_keys = np.empty((self._TAIL, self.bands), dtype=np.uint32)
         self._tail_rows = np.empty(self._TAIL, dtype=np.uint64)
         self._tail = 0
+        # For catch_up(): the newest stored id looked at, and the ids this process added since.
+        self._seen_id = 0
+        self._added: set[int] = set()
+        self.caught_up_at = 0.0
 
     def __len__(self) -> int:
         return self._size
@@ -84,6 +89,7 @@ class NearDuplicateIndex:
         """Index a stored article's signature; an empty one (no story text) is not indexed."""
         if is_empty(values):
             return
+        self._added.add(article_id)
         row = self._append(np.asarray(values, dtype=np.uint32)[None, :],
                            np.array([[article_id, story_id, _epoch(fetched_at)]]))
         self._tail_keys[self._tail] = _band_keys(self._sigs[row : row + 1], self.bands,
@@ -141,25 +147,41 @@ class NearDuplicateIndex:
     @classmethod
     def load(cls, store: Store, window_days: int, threshold: float | None = None,
              ) -> NearDuplicateIndex:
-        """Rebuild from the stored signatures of the last `window_days` days, in one query.
-
-        Rows without a current signature (NULL, or an older version) are re-shingled from text.
-        """
+        """Rebuild from the stored signatures of the last `window_days` days."""
         index = cls(DEFAULT_THRESHOLD if threshold is None else threshold,
                     texts=partial(_stored_text, store))
+        index.catch_up(store, window_days)
+        return index
+
+    def catch_up(self, store: Store, window_days: int) -> int:
+        """Index the window's articles stored since the last look; returns how many were new here.
+
+        At start that is all of them, in one query. Later it is what other processes stored: the
+        daemon crawls sources in parallel processes, each with its own index, and without this the
+        same wire story fetched by two of them in one round would start two stories. Rows without
+        a current signature (NULL, or an older version) are re-shingled from their text.
+        """
         since = utcnow() - timedelta(days=window_days)
         with store.session() as session:
             result = session.execute(
                 select(Article.id, Article.story_id, Article.fetched_at, Article.minhash)
-                .where(Article.fetched_at >= since).order_by(Article.id)).all()
-        ready = [r for r in result
-                 if r.minhash and len(r.minhash) == SIGNATURE_BYTES and r.minhash.startswith(CURRENT_HEADER)]
+                .where(Article.fetched_at >= since, Article.id > self._seen_id)
+                .order_by(Article.id)).all()
+        self.caught_up_at = time.monotonic()
+        if result:
+            self._seen_id = result[-1].id
+        # Every id this process added was stored before it was added, so the query saw it.
+        result = [r for r in result if r.id not in self._added]
+        self._added.clear()
+        ready = [r for r in result if r.minhash and len(r.minhash) == SIGNATURE_BYTES
+                 and r.minhash.startswith(CURRENT_HEADER)]
         if ready:
             blob = b"".join(r.minhash[len(CURRENT_HEADER) :] for r in ready)
             sigs = np.frombuffer(blob, dtype="<u4").reshape(-1, NUM_PERM).astype(np.uint32)
             ids = np.array([(r.id, r.story_id, _epoch(r.fetched_at)) for r in ready])
             keep = ~(sigs == EMPTY_VALUE).all(axis=1)  # texts with no story left
-            index._bulk(sigs[keep], ids[keep])
+            if keep.any():
+                self._bulk(sigs[keep], ids[keep])
         done = {r.id for r in ready}
         stale = {r.id: r for r in result if r.id not in done}
         pending = list(stale)
@@ -173,8 +195,9 @@ class NearDuplicateIndex:
                     Article.id.in_(pending[start : start + 500]))).all()
             for article_id, text in texts:
                 row = stale[article_id]
-                index.add(row.id, row.story_id, signature(text), row.fetched_at)
-        return index
+                self.add(row.id, row.story_id, signature(text), row.fetched_at)
+        self._added.clear()
+        return len(result)
 
     # -- storage -------------------------------------------------------------------------------
 

@@ -221,6 +221,24 @@ def test_load_rebuilds_the_index_from_the_store_after_a_restart(tmp_path: Path) 
     assert restarted.find(signature(strike_copy), text=strike_copy) is None
 
 
+def test_catch_up_sees_what_another_process_stored(tmp_path: Path) -> None:
+    url, store, source_id = _store(tmp_path)
+    now = datetime.now(UTC)
+    ours, theirs = NearDuplicateIndex.load(Store(url), 30), NearDuplicateIndex.load(Store(url), 30)
+    chip = render(paragraphs("ko-ai-chip"), "newsis-like")
+    # "Their" process stores a story and indexes it; ours has not seen it yet.
+    stored = _article(store, source_id, "chip", chip, now, to_bytes(signature(chip)))
+    theirs.add(stored, 10, signature(chip), now)
+    copy = render(paragraphs("ko-ai-chip")[:-1], "daily-like")
+    assert ours.find(signature(copy), text=copy) is None
+    assert ours.catch_up(Store(url), 30) == 1
+    found = ours.find(signature(copy), text=copy)
+    assert found is not None and found[0] == stored
+    # What a process stored and added itself is not indexed twice.
+    assert theirs.catch_up(Store(url), 30) == 0 and len(theirs) == 1
+    assert ours.catch_up(Store(url), 30) == 0 and len(ours) == 1
+
+
 def test_load_uses_the_configured_threshold(tmp_path: Path) -> None:
     url, _, _ = _store(tmp_path)
     assert NearDuplicateIndex.load(Store(url), window_days=7, threshold=0.6).threshold == 0.6
