@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.crawler import CrawlerProcess
 
 from crawler.health import round_counts, round_status
+from crawler.locks import source_locks
 from crawler.progress import CrawlProgress
 from crawler.settings import build_settings
 from crawler.spiders import SPIDERS
@@ -44,11 +45,28 @@ def crawl_round(
     """Crawl the sources once; a failing source is recorded on its own row and never stops others.
 
     Twisted's reactor runs once per process, so call this once per process (the daemon runs
-    each round in a child process for exactly this reason, and for isolation).
+    each round in a child process for exactly this reason, and for isolation). A source that
+    another process is crawling is skipped, with the status `busy` (see crawler/locks.py).
     """
     chosen = [s for s in (sources or config.sources) if s.enabled]
     store = Store.open(config.database_url)
     store.sync_sources(config.sources)
+    with source_locks(config.path(config.crawl.cache_dir) / "locks", chosen) as free:
+        results = _crawl(config, free, progress, settings)
+    busy = [source for source in chosen if source not in free]
+    for source in busy:
+        logger.warning("[%s] skipped: another newswatch process is crawling it", source.name)
+    results += [RoundResult(source=s.name, status="busy", new_articles=0, skipped=0, failures=0,
+                            requests=0, error="another newswatch process is crawling this source")
+                for s in busy]
+    order = {source.name: i for i, source in enumerate(chosen)}
+    return sorted(results, key=lambda r: order[r.source])
+
+
+def _crawl(config: Config, chosen: list[SourceConfig], progress: bool,
+           settings: dict[str, Any]) -> list[RoundResult]:
+    if not chosen:
+        return []
     process = CrawlerProcess(build_settings(config, LOG_INSTALL_ROOT_HANDLER=False, **settings))
     display = CrawlProgress() if progress else None
     crawlers = []

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler.config import load_config
+from crawler.locks import source_locks
 from tests.conftest import newswatch, write_config
 from tests.portal.server import Portal
 
@@ -246,6 +248,26 @@ def test_crawl_of_one_source_and_unknown_source(tmp_path: Path, fresh_portal: Po
     bad = newswatch(config, "crawl", "--source", "nope", check=False)
     assert bad.returncode == 2
     assert "no source named 'nope'" in bad.stderr
+
+
+def test_a_source_another_process_is_crawling_is_skipped(tmp_path: Path, fresh_portal: Portal) -> None:
+    config_path = write_config(tmp_path, sources(fresh_portal)[:3])
+    config = load_config(config_path)
+    kr, euckr = config.source("kr"), config.source("euckr")
+    # This test process stands for the daemon, in the middle of a round of kr.
+    with source_locks(config.path(config.crawl.cache_dir) / "locks", [kr]) as held:
+        assert held == [kr]
+        with source_locks(config.path(config.crawl.cache_dir) / "locks", [kr, euckr]) as free:
+            assert free == [euckr], "a lock is one process's at a time"
+        out = newswatch(config_path, "crawl", "--format", "json").stdout
+    results = {r["source"]: r for r in json.loads(out)}
+    assert [r["source"] for r in json.loads(out)] == ["kr", "euckr", "en"]
+    assert results["kr"]["status"] == "busy" and "another newswatch process" in results["kr"]["error"]
+    assert results["euckr"]["status"] == results["en"]["status"] == "ok"
+    assert not [r for r in fresh_portal.requests() if r.path.startswith("/kr/")]
+    # The lock went with its holder: the next round crawls kr.
+    again = json.loads(newswatch(config_path, "crawl", "--source", "kr", "--format", "json").stdout)
+    assert again[0]["status"] == "ok" and again[0]["new_articles"] == 5
 
 
 def test_syndicated_copy_across_portals_is_one_story(crawl: Crawl) -> None:
