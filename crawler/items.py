@@ -25,6 +25,9 @@ class ArticleItem:
     feed_title: str | None = None
     feed_summary: str | None = None
     feed_published: datetime | None = None
+    # Domains the source is configured for (its own site and allowed_domains): besides the host
+    # that served the page, the only ones its rel=canonical may name (pipelines/identity.py).
+    trusted_domains: tuple[str, ...] = ()
     # Set by pipelines/clean.py.
     title: str | None = None
     text: str = ""
@@ -33,6 +36,7 @@ class ArticleItem:
     language: str | None = None
     # Set by pipelines/dedupe.py (story_id only when the text joins a stored story).
     canonical_url: str | None = None
+    canonical_refused: str | None = None  # a rel=canonical on a host the page may not speak for
     fingerprint: str | None = None
     minhash: bytes | None = None
     story_id: int | None = None

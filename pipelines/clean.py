@@ -6,6 +6,7 @@ and counts what it dropped.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import DropItem
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from crawler.items import ArticleItem
     from pipelines.workers import PagePool
 
+logger = logging.getLogger(__name__)
 
 class CleanPipeline:
     """Cleans each fetched page (in a worker process) and drops the pages that hold no article."""
@@ -42,4 +44,9 @@ class CleanPipeline:
             self.stats.inc_value(f"clean/dropped/{reason}")
             raise DropItem(f"not an article ({reason}): {item.url}")
         self.stats.inc_value("clean/ok")
+        if prepared.canonical_refused:
+            self.stats.inc_value("clean/canonical_refused")
+            logger.warning("[%s] ignored rel=canonical %s of %s: another host than the one that "
+                           "served the page; stored under the fetched URL", item.source,
+                           prepared.canonical_refused, item.url)
         return prepared

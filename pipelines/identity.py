@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -52,14 +53,36 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
 
 
-def usable_canonical(declared: str | None, fetched_url: str) -> str:
-    """The page's rel=canonical when it names an article, else the fetched URL.
+def usable_canonical(declared: str | None, fetched_url: str,
+                     trusted_domains: Iterable[str] = ()) -> tuple[str, bool]:
+    """The page's rel=canonical when it names an article on a host it may speak for, else the
+    fetched URL; and whether a declared canonical was refused for its host.
 
-    Some sites point every page's canonical at their home page; trusting that would merge
-    every article into one, so a canonical without a path is ignored.
+    A page may claim any URL as its canonical. Trusted across hosts, one site could store its text
+    under another source's article URL: the real article would then be skipped as "stored
+    already", and readers would see the stranger's text under the real link. So a canonical counts
+    only on the host that served the page, or under a domain the source is configured for (its own
+    site and its `allowed_domains`). Some sites point every page's canonical at their home page;
+    trusting that would merge every article into one, so a canonical without a path is ignored.
     """
-    if declared and urlsplit(declared).scheme in ("http", "https"):
-        path = urlsplit(declared).path
-        if path.strip("/"):
-            return canonical_url(declared)
-    return canonical_url(fetched_url)
+    fetched = canonical_url(fetched_url)
+    if not declared or urlsplit(declared).scheme not in ("http", "https"):
+        return fetched, False
+    if not urlsplit(declared).path.strip("/"):
+        return fetched, False
+    if not same_site(declared, fetched_url, trusted_domains):
+        return fetched, True
+    return canonical_url(declared), False
+
+
+def same_site(url: str, served_by: str, trusted_domains: Iterable[str] = ()) -> bool:
+    """Whether `url` is on the host that served a page, or on/below one of the trusted domains."""
+    host = (urlsplit(url).hostname or "").lower()
+    return bool(host) and (host == (urlsplit(served_by).hostname or "").lower()
+                           or on_site(url, trusted_domains))
+
+
+def on_site(url: str, domains: Iterable[str]) -> bool:
+    """Whether the URL's host is one of the domains or below one of them (ports ignored)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d or host.endswith(f".{d}") for d in (d.lower() for d in domains))

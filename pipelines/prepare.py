@@ -54,7 +54,9 @@ def clean_item(item: ArticleItem) -> str | None:
     item.published = extracted.published or item.feed_published
     item.author = extracted.author
     item.language = extracted.language or item.language_hint
-    item.canonical_url = usable_canonical(extracted.canonical_url, item.url)
+    item.canonical_url, refused = usable_canonical(extracted.canonical_url, item.url,
+                                                   item.trusted_domains)
+    item.canonical_refused = extracted.canonical_url if refused else None
     item.text = extracted.text.strip()
     item.body = b""  # the raw page is not needed past this stage; keep items small
     if len(item.text) < MIN_TEXT_CHARS:

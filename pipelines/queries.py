@@ -23,7 +23,7 @@ class StoryMatch:
     id: int  # the article id of the best-scoring appearance; `show ID` and `label ID` take it
     match_id: int
     story_id: int
-    url: str
+    url: str  # as fetched: links never point where newswatch did not go (see identity.py)
     title: str | None
     source: str
     topic: str
@@ -88,7 +88,7 @@ def story_matches(
         if current is not None and current.score >= match.score:
             continue
         best[key] = StoryMatch(
-            id=article.id, match_id=match.id, story_id=article.story_id, url=article.canonical_url,
+            id=article.id, match_id=match.id, story_id=article.story_id, url=article.url,
             title=article.title, source=source_name, topic=match.topic, score=match.score,
             published=article.published, first_seen=match.first_seen,
             lead=lead_of(article.text), reasons=match.reasons or {},
@@ -108,7 +108,7 @@ def appearances(session: Session, story_ids: Iterable[int]) -> dict[int, list[di
     if not ids:
         return found
     articles = session.execute(
-        select(Article.id, Article.story_id, Article.canonical_url.label("url"), Article.title,
+        select(Article.id, Article.story_id, Article.url, Article.title,
                Source.name)
         .join(Source, Article.source_id == Source.id).where(Article.story_id.in_(ids))
     ).all()
@@ -117,7 +117,7 @@ def appearances(session: Session, story_ids: Iterable[int]) -> dict[int, list[di
         found[row.story_id].append({"article_id": row.id, "source": row.name, "url": row.url,
                                     "title": row.title})
     copies = session.execute(
-        select(Page.article_id, Page.canonical_url.label("url"), Page.title, Source.name)
+        select(Page.article_id, Page.url, Page.title, Source.name)
         .join(Source, Page.source_id == Source.id)
         .where(Page.article_id.in_(list(story_of)), Page.outcome == "duplicate_text")
     ).all()

@@ -24,8 +24,8 @@ def article_report(session: Session, article_id: int) -> dict[str, Any] | None:
     return {
         "id": article.id,
         "title": article.title,
-        "url": article.canonical_url,
-        "fetched_url": article.url,
+        "url": article.url,
+        "canonical_url": article.canonical_url,
         "source": source.name,
         "published": article.published,
         "fetched": article.fetched_at,
@@ -33,7 +33,7 @@ def article_report(session: Session, article_id: int) -> dict[str, Any] | None:
         "author": article.author,
         "story_id": article.story_id,
         "appearances": [p for p in appearances(session, [article.story_id]).get(
-            article.story_id, []) if p["url"] != article.canonical_url],
+            article.story_id, []) if p["url"] != article.url],
         "matches": [{**(m.reasons or {}), "topic": m.topic, "score": m.score,
                      "first_seen": m.first_seen} for m in matches],
         "labels": labels_for(session, article_id),

@@ -83,7 +83,7 @@ def add(store: Store, title: str, *, score: float = 0.8, topic: str = TOPIC,
     n = next(_serial)
     url = url or f"https://{source}.example/news/{n}"
     fields = {
-        "source_id": store.source_id(source), "url": f"{url}#{n}", "canonical_url": url,
+        "source_id": store.source_id(source), "url": url, "canonical_url": url,
         "title": title, "text": text or f"{title}. The ministry announced the plan. " * 8,
         "fingerprint": f"fp-{n}", "language": "en",
         "published": datetime(2025, 3, 3, 22, 15, tzinfo=UTC),

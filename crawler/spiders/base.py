@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self
-from urllib.parse import urlsplit
 
 import scrapy
 import tldextract
@@ -25,7 +24,7 @@ from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
 from crawler.items import ArticleItem
 from pipelines.db import Store
-from pipelines.identity import canonical_url
+from pipelines.identity import canonical_url, on_site
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -43,12 +42,6 @@ def site_domain(url: str) -> str:
     """The registrable domain (`rss.etnews.com` -> `etnews.com`), or the host for IPs."""
     parts = _extract(url)
     return parts.top_domain_under_public_suffix or parts.domain
-
-
-def on_site(url: str, domains: Iterable[str]) -> bool:
-    """Whether the URL's host is one of the domains or below one of them (ports ignored)."""
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == d or host.endswith(f".{d}") for d in domains)
 
 
 @dataclass
@@ -69,7 +62,10 @@ class SourceSpider(scrapy.Spider):
     def __init__(self, source: SourceConfig, **kwargs: Any) -> None:
         super().__init__(name=source.name, **kwargs)
         self.source = source
-        self.allowed_domains = [site_domain(source.url), *source.allowed_domains]
+        # The configured domains; a feed's channel link may add one to allowed_domains later, but
+        # only these are trusted to name an article's canonical URL (pipelines/identity.py).
+        self.configured_domains = (site_domain(source.url), *source.allowed_domains)
+        self.allowed_domains = list(self.configured_domains)
         self.errors: list[str] = []
         self.article_budget = 0
         self.source_id = 0
@@ -182,6 +178,7 @@ class SourceSpider(scrapy.Spider):
             feed_title=candidate.title,
             feed_summary=candidate.summary,
             feed_published=candidate.published,
+            trusted_domains=self.configured_domains,
         )
 
     def article_failed(self, failure: Failure) -> None:

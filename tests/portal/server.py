@@ -14,6 +14,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -81,11 +82,18 @@ class _Resource:
 
 
 @dataclass
-class _Reply:
+class Reply:
+    """What a test's own route answers (see Portal.route)."""
+
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the connection without answering
+
+
+_Reply = Reply
+# A test's route: called with the requested path (query included) and the lower-cased headers.
+Handler = Callable[[str, dict[str, str]], Reply]
 
 
 class Portal:
@@ -104,6 +112,9 @@ class Portal:
         self._server.portal = self
         bound_host, bound_port = self._server.server_address[:2]
         self.url = f"http://{bound_host}:{bound_port}"
+        # The same server under another host name: a second "site" for cross-site tests.
+        self.other_url = f"http://localhost:{bound_port}"
+        self._extra: dict[str, Handler] = {}
         self._routes, self._variants = _load(self.root, self.url)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -158,10 +169,30 @@ class Portal:
                 self._flaky_served = 0
 
     def reset_state(self) -> None:
-        """Back to a fresh portal's behaviour: default knobs, flaky feed failing again."""
+        """Back to a fresh portal's behaviour: default knobs, flaky feed failing again, no test routes."""
         with self._lock:
             self._state = PortalState()
             self._flaky_served = 0
+            self._extra.clear()
+
+    # -- a test's own pages ----------------------------------------------------------------
+
+    def serve(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8",
+              status: int = 200, headers: dict[str, str] | None = None) -> str:
+        """Serve `body` at `path` (exactly; query ignored) until reset_state(); returns its URL.
+
+        `{base}` and `{other}` in the body become `url` and `other_url`, as in the fixture files.
+        """
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        raw = raw.replace(b"{base}", self.url.encode()).replace(b"{other}", self.other_url.encode())
+        reply = Reply(status, raw, {"Content-Type": content_type, **(headers or {})})
+        return self.route(path, lambda _path, _headers: reply)
+
+    def route(self, path: str, handler: Handler) -> str:
+        """Answer requests for `path` (query ignored) with `handler`; returns the path's URL."""
+        with self._lock:
+            self._extra[path] = handler
+        return self.url_for(path)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -214,6 +245,10 @@ class Portal:
         return resource
 
     def _respond(self, target: str, headers: dict[str, str]) -> _Reply:
+        with self._lock:
+            handler = self._extra.get(urlsplit(target).path)
+        if handler is not None:
+            return handler(target, headers)
         resource = self._route(target)
         if resource is None:
             return _Reply(404, _NOT_FOUND, {"Content-Type": "text/html; charset=utf-8"})
