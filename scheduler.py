@@ -353,9 +353,10 @@ def digest(ctx: click.Context, mode: str, html_file: str | None) -> None:
     if not results:
         click.echo("nothing to send: no new matches (set digest.send_empty = true to mail anyway)")
     for result in results:
-        click.echo(str(result))
-    if any(not getattr(r, "ok", True) for r in results):
-        ctx.exit(1)
+        click.echo(str(result), err=result.status != "sent")
+    if any(result.status != "sent" for result in results):
+        raise click.ClickException("the digest was not sent; it stays pending and is retried "
+                                   "by the next `digest --send` or the daemon")
 
 
 @cli.command()

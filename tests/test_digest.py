@@ -400,3 +400,25 @@ def test_max_items_keeps_the_best_and_the_rest_wait(store: Store, tmp_path: Path
     [second] = send(store, config, tmp_path)
     assert second.count == 1
     assert sum(r.count for r in (first, second)) == 3
+
+
+def test_cli_send_that_fails_exits_1_and_says_why(store: Store, plain_server: Any,
+                                                    mailbox: Mailbox, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from scheduler import cli
+
+    add(store, "AI R&D budget doubles")
+    mailbox.refuse_rcpt = "550 5.1.1 no such user"
+    config = tmp_path / "newswatch.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/t.db"\n[digest]\n'
+                      f'smtp = "smtp://127.0.0.1:{plain_server.port}"\nto = ["analyst@example.org"]\n',
+                      encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "digest", "--send"], obj={})
+    assert result.exit_code == 1, result.output
+    assert "refused every recipient: analyst@example.org (550 5.1.1 no such user)" in result.output
+    assert "the digest was not sent" in result.output
+    mailbox.refuse_rcpt = None
+    result = CliRunner().invoke(cli, ["--config", str(config), "digest", "--send"], obj={})
+    assert result.exit_code == 0, result.output
+    assert len(mailbox.messages) == 1
