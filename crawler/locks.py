@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,3 +45,22 @@ def source_locks(folder: Path, sources: Sequence[SourceConfig]) -> Iterator[list
     finally:
         for fd in held:
             os.close(fd)  # closing the only descriptor releases the lock
+
+
+def not_running(folder: Path, names: Iterable[str]) -> list[str]:
+    """The sources no process is crawling now: their lock is free (taken and released at once)."""
+    idle = []
+    for name in names:
+        path = lock_path(folder, name)
+        if not path.exists():
+            idle.append(name)
+            continue
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            idle.append(name)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(fd)
+    return idle

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy.crawler import CrawlerProcess
 
 from crawler.health import round_counts, round_status
-from crawler.locks import source_locks
+from crawler.locks import not_running, source_locks
 from crawler.progress import CrawlProgress
 from crawler.settings import build_settings
 from crawler.spiders import SPIDERS
@@ -51,7 +52,9 @@ def crawl_round(
     chosen = [s for s in (sources or config.sources) if s.enabled]
     store = Store.open(config.database_url)
     store.sync_sources(config.sources)
-    with source_locks(config.path(config.crawl.cache_dir) / "locks", chosen) as free:
+    locks = config.path(config.crawl.cache_dir) / "locks"
+    close_abandoned(store, locks)
+    with source_locks(locks, chosen) as free:
         results = _crawl(config, free, progress, settings)
     busy = [source for source in chosen if source not in free]
     for source in busy:
@@ -61,6 +64,21 @@ def crawl_round(
                 for s in busy]
     order = {source.name: i for i, source in enumerate(chosen)}
     return sorted(results, key=lambda r: order[r.source])
+
+
+def close_abandoned(store: Store, locks: Path) -> None:
+    """Rounds left `running` by a process that died (kill -9, power cut): closed as abandoned.
+
+    Only where no process holds the source's lock now, so a round in progress is left alone.
+    """
+    gone = not_running(locks, store.running_sources())
+    if gone:
+        count = store.close_abandoned_runs(gone, ABANDONED)
+        logger.warning("closed %d crawl round(s) of %s left running by a newswatch process that "
+                       "ended without finishing them", count, ", ".join(gone))
+
+
+ABANDONED = "abandoned: the newswatch process crawling it ended before the round did (killed?)"
 
 
 def _crawl(config: Config, chosen: list[SourceConfig], progress: bool,

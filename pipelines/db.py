@@ -155,6 +155,24 @@ class Store:
         for run_id in run_ids:
             self.finish_run(run_id, status="failed", error=error, counts={}, stats={})
 
+    def running_sources(self) -> list[str]:
+        """Names of the sources with a crawl run still marked running."""
+        with self.session() as session:
+            return list(session.scalars(select(Source.name).join(CrawlRun).where(
+                CrawlRun.status == "running").distinct()))
+
+    def close_abandoned_runs(self, names: Sequence[str], reason: str) -> int:
+        """Close the running rounds of these sources as `abandoned`: their process is gone.
+
+        The source's health is left alone: a round killed from outside says nothing of the site.
+        """
+        with self.session() as session:
+            runs = list(session.scalars(select(CrawlRun).join(Source).where(
+                CrawlRun.status == "running", Source.name.in_(list(names)))))
+            for run in runs:
+                run.status, run.finished_at, run.error = "abandoned", utcnow(), reason
+            return len(runs)
+
     def last_digest_at(self) -> datetime | None:
         """When the newest digest was recorded (sent or still pending)."""
         with self.session() as session:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import multiprocessing
+import os
+import select
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,10 +26,48 @@ if TYPE_CHECKING:
 _WORK = "pipelines.prepare"
 
 
-def _setup(topic_configs: list[dict[str, Any]], examples: Mapping[str, Sequence[Example]]) -> None:
+def _setup(topic_configs: list[dict[str, Any]], examples: Mapping[str, Sequence[Example]],
+           crawl_pid: int | None = None) -> None:
+    if crawl_pid is not None:
+        _die_with(crawl_pid)
     from pipelines.prepare import setup
 
     setup(topic_configs, examples)
+
+
+def _die_with(pid: int) -> None:
+    """End this worker as soon as the crawl process ends, however it ends (kill -9 included).
+
+    A worker is forked by the forkserver, not by the crawl, and holds both ends of the pool's
+    pipes itself: it never sees an end of file, and the forkserver lives as long as its workers.
+    Left alone they outlived a killed crawl by many minutes, with 280 MB between them.
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):  # no pidfd (not Linux 5.3+): look once a second instead
+        fd = None
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while _alive(pid):
+                time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="die-with-crawl", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _prepare(item: ArticleItem) -> tuple[str | None, ArticleItem]:
@@ -46,6 +88,7 @@ class PagePool:
                  examples: Mapping[str, Sequence[Example]]) -> None:
         self.workers = workers
         self.initargs = (topic_configs, examples)
+        self.crawl_pid = os.getpid()
         self._executor: ProcessPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
         self._local = False
@@ -55,7 +98,8 @@ class PagePool:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([_WORK])
             self._executor = ProcessPoolExecutor(self.workers, mp_context=context,
-                                                 initializer=_setup, initargs=self.initargs)
+                                                 initializer=_setup,
+                                                 initargs=(*self.initargs, self.crawl_pid))
             atexit.register(self._executor.shutdown, cancel_futures=True)
         return self._executor
 

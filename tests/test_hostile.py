@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +30,12 @@ def portal_page(path: str) -> str:
 
 
 def rows(tmp_path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Rows of the crawl's database; none while it is not created yet."""
     with sqlite3.connect(tmp_path / "newswatch.db") as connection:
-        return connection.execute(sql, args).fetchall()
+        try:
+            return connection.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:
+            return []
 
 
 # -- rel=canonical --------------------------------------------------------------------------------
@@ -69,3 +77,65 @@ def test_a_page_cannot_take_another_sources_article_url(tmp_path: Path, fresh_po
     stranger_url = fresh_portal.other_url + "/hostile/claim/story"
     assert "tram network to the harbour" in stored[stranger_url]
     assert fresh_portal.count("/kr/article/1001") == 1
+
+
+# -- processes ------------------------------------------------------------------------------------
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def test_kill_9_leaves_no_worker_behind_and_the_next_crawl_closes_the_round(
+        tmp_path: Path, fresh_portal: Portal) -> None:
+    fresh_portal.set_state(slow_delay=120)
+    config = write_config(tmp_path, [
+        {"name": "kr", "feed": fresh_portal.url_for("/kr/rss.xml"), "language": "ko"},
+        {"name": "hung", "feed": fresh_portal.url_for("/fault/slow.xml")},
+    ], crawl={"timeout": 100, "extract_workers": 2})
+    crawl = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "crawl"],
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for(lambda: bool(rows(tmp_path, "SELECT id FROM articles")), 90), \
+            "the crawl stored nothing"
+        family = _descendants(crawl.pid)
+        assert len(family) >= 3, "expected a forkserver and two extraction workers"
+    finally:
+        crawl.kill()
+        crawl.wait()
+    assert _wait_for(lambda: not any(_alive(pid) for pid in family), 30), \
+        f"processes outlived the killed crawl: {[p for p in family if _alive(p)]}"
+    assert rows(tmp_path, "SELECT r.status FROM crawl_runs r JOIN sources s ON s.id = r.source_id "
+                          "WHERE s.name = 'hung'") == [("running",)]
+    newswatch(config, "crawl", "--source", "kr")
+    ((status, error),) = rows(tmp_path, "SELECT r.status, r.error FROM crawl_runs r JOIN sources s "
+                                        "ON s.id = r.source_id WHERE s.name = 'hung'")
+    assert status == "abandoned" and "ended before the round did" in error
