@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from crawler.config import Config, ConfigError, find_config, load_config, parse_duration
+from crawler.logs import setup_logging
 from pipelines.report import FORMATS, render
 
 logger = logging.getLogger("newswatch")
@@ -38,29 +39,6 @@ def _load(ctx: click.Context) -> Config:
         raise ConfigProblem(str(exc)) from None
 
 
-def _setup_logging(verbose: bool) -> None:
-    """One line per event on stderr; Scrapy's own chatter only with --verbose.
-
-    A filter on the handler, not logger levels: Scrapy resets its loggers when a crawl starts.
-    """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    if not verbose:
-        handler.addFilter(_quiet_libraries)
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler],
-                        force=True)
-
-
-_LIBRARIES = ("scrapy", "twisted", "py.warnings", "trafilatura", "htmldate", "alembic",
-              "filelock", "apscheduler", "charset_normalizer", "courlan", "justext")
-
-
-def _quiet_libraries(record: logging.LogRecord) -> bool:
-    if record.name.startswith(("trafilatura", "htmldate", "courlan", "justext")):
-        return record.levelno >= logging.ERROR  # their warnings are about pages, not about us
-    return record.levelno >= logging.WARNING or not record.name.startswith(_LIBRARIES)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
               help="Config file (default: $NEWSWATCH_CONFIG, else ./newswatch.toml).")
@@ -72,7 +50,7 @@ def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
     ctx.obj["verbose"] = verbose
-    _setup_logging(verbose)
+    setup_logging(verbose)
 
 
 @cli.command()
@@ -507,7 +485,9 @@ class Daemon:
             logger.info("[%s] backing off after %d failed rounds; next try after %s", name,
                         row.consecutive_failures, (row.last_run_at + wait).isoformat("T", "seconds"))
             return
-        limit = parse_duration(self.config.crawl.round_timeout).total_seconds()
+        # The round stops itself at round_timeout (crawler/limits.py); this is the backstop for
+        # a process that cannot, with time to start up and to close what is in flight.
+        limit = parse_duration(self.config.crawl.round_timeout).total_seconds() + KILL_GRACE
         command = [sys.executable, "-m", "scheduler", "--config", str(self.config_path), "crawl",
                    "--source", name, "--format", "json"]
         logger.info("[%s] crawl round starting", name)
@@ -518,7 +498,8 @@ class Daemon:
             out, _ = child.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
             _kill(child)
-            store.abandon_runs(row.id, f"crawl round killed after {int(limit)}s (round_timeout)")
+            store.abandon_runs(row.id, f"crawl round killed after {int(limit)}s: it did not stop "
+                                       "by itself at crawl.round_timeout")
             logger.error("[%s] crawl round killed after %ds", name, limit)
             return
         finally:
@@ -583,6 +564,7 @@ class Daemon:
 # Overdue sources start this far apart after a restart; a missed digest goes out this soon.
 SPREAD = timedelta(seconds=5)
 CATCH_UP = timedelta(seconds=10)
+KILL_GRACE = 60
 
 
 def _kill(child: subprocess.Popen[bytes]) -> None:

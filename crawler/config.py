@@ -72,6 +72,7 @@ class CrawlConfig(_Model):
     concurrency_per_domain: int = Field(2, ge=1, le=16)
     download_delay: float = Field(0.5, ge=0)
     max_articles_per_round: int = Field(200, ge=1)
+    max_requests_per_round: int = Field(1000, ge=10)
     revalidate_every: str = "1d"
     cache_dir: str = ".newswatch/httpcache"
     round_timeout: str = "20m"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.crawler import CrawlerProcess
 
-from crawler.health import round_counts, round_status
+from crawler.health import round_counts
 from crawler.locks import not_running, source_locks
 from crawler.progress import CrawlProgress
 from crawler.settings import build_settings
@@ -99,16 +99,14 @@ def _crawl(config: Config, chosen: list[SourceConfig], progress: bool,
     results = []
     for source, crawler in crawlers:
         stats = crawler.stats.get_stats() if crawler.stats else {}
-        spider = crawler.spider
-        errors = getattr(spider, "errors", [])
         counts = round_counts(stats)
         results.append(RoundResult(
             source=source.name,
-            status=round_status(stats, stats.get("finish_reason", "unknown")),
+            status=stats.get("newswatch/status", "failed"),
             new_articles=counts["new_articles"],
             skipped=counts["skipped"],
             failures=counts["failures"],
             requests=counts["requests"],
-            error=errors[-1] if errors else None,
+            error=stats.get("newswatch/error", "the round did not start (see the log)"),
         ))
     return results

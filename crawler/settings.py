@@ -67,10 +67,18 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "NEWSWATCH_REVALIDATE_SECONDS": parse_duration(crawl.revalidate_every).total_seconds(),
         "NEWSWATCH_MAX_FRESH_SECONDS": 300,
         "ITEM_PIPELINES": ITEM_PIPELINES,
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+            "crawler.offsite.OffsiteRedirects": 50,
+        },
         "LOG_FORMATTER": "crawler.logformat.NewsLogFormatter",
         # RemoteControl is off (REMOTE_CONTROL_ENABLED) but still imported, 0.09 s a round.
-        "EXTENSIONS": {"crawler.health.CrawlRunRecorder": 100,
+        "EXTENSIONS": {"crawler.health.CrawlRunRecorder": 100, "crawler.limits.RoundLimits": 50,
                        "scrapy.extensions.remote_control.RemoteControl": None},
+        # A round's bounds (crawler/limits.py): Scrapy's CloseSpider ends it at round_timeout.
+        "CLOSESPIDER_TIMEOUT": parse_duration(crawl.round_timeout).total_seconds(),
+        "NEWSWATCH_ROUND_TIMEOUT": crawl.round_timeout,
+        "NEWSWATCH_MAX_REQUESTS": crawl.max_requests_per_round,
         "NEWSWATCH_DATABASE_URL": config.database_url,
         "NEWSWATCH_TOPICS": config.topics,
         "NEWSWATCH_MAX_ARTICLES": crawl.max_articles_per_round,

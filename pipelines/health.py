@@ -26,8 +26,10 @@ def diagnose(store: Store, source: SourceConfig, row: Source, failing_after: int
     now = now or datetime.now(UTC)
     if row.last_run_at is None:
         return "never run"
-    if row.consecutive_failures >= failing_after:
-        return f"failing {row.consecutive_failures} rounds in a row"
+    failures = row.consecutive_failures
+    if failures:  # never "ok" beside a failed last round
+        backed_off = ", backed off" if failures >= failing_after else ""
+        return f"failing {failures} round{'s' if failures > 1 else ''} in a row{backed_off}"
     with store.session() as session:
         recent = list(session.scalars(
             select(CrawlRun).where(CrawlRun.source_id == row.id, CrawlRun.status != "running")
@@ -78,6 +80,8 @@ def attention(store: Store, config: Config) -> list[str]:
     """Lines for the digest's "sources needing attention" footer; empty when all is well."""
     lines = []
     for row in source_rows(store, config):
+        if 0 < row["failures"] < config.crawl.backoff_after:
+            continue  # one bad round is not worth a reader's attention yet; a streak is
         if row["health"] not in ("ok", "never run"):
             error = f": {row['last_error']}" if row["last_error"] else ""
             lines.append(f"{row['name']}: {row['health']}{error}")

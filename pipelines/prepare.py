@@ -9,6 +9,8 @@ the matches); it only finds the numbers already made.
 
 from __future__ import annotations
 
+import zlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +69,23 @@ def clean_item(item: ArticleItem) -> str | None:
             return "no_text"
         elif len(item.text) < MIN_TEXT_CHARS:
             return "too_short"
+    if repetitive(item.text):
+        return "repetitive"
     return None
+
+
+def repetitive(text: str) -> bool:
+    """Mostly one token over and over (entity-expansion junk, a runaway template): not an article.
+
+    On the 181 pages of the extraction benchmark and the 80 dev articles, the most frequent word
+    is at most 19 % of the words and zlib keeps at least 11 % of the bytes; junk is near 100 % and
+    under 1 %.
+    """
+    words = text.split()
+    if len(words) >= 30 and Counter(words).most_common(1)[0][1] > 0.5 * len(words):
+        return True
+    raw = text.encode("utf-8")[:100_000]
+    return len(raw) >= 2000 and len(zlib.compress(raw, 1)) < 0.05 * len(raw)
 
 
 def _plain(html: str | None) -> str | None:

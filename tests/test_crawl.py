@@ -140,7 +140,7 @@ def test_faults_stay_local_and_are_recorded_on_their_source(crawl: Crawl) -> Non
     for name in ("kr", "euckr", "en", "wire"):
         assert results[name]["status"] == "ok", results[name]
     for name, fragment in [("gone", "HTTP 404"), ("broken-server", "HTTP 500"),
-                           ("slow", "timed out"), ("html-feed", "not a feed")]:
+                           ("slow", "no answer from 127.0.0.1 within 3s"), ("html-feed", "not a feed")]:
         assert results[name]["status"] == "failed"
         assert fragment in results[name]["error"]
     assert results["mixed"]["status"] == "partial"
@@ -233,7 +233,7 @@ def test_oversized_page_is_refused_and_misencoded_page_is_read(
     result = json.loads(newswatch(config, "crawl", "--format", "json").stdout)[0]
     assert result["status"] == "partial"
     assert result["new_articles"] == 1
-    assert "over the size limit" in result["error"]
+    assert "page over crawl.max_page_bytes" in result["error"]
     huge = [r for r in fresh_portal.requests() if r.path == "/fault/huge/article"]
     assert huge and huge[0].bytes_sent < 12_000_000
     with sqlite3.connect(tmp_path / "newswatch.db") as db:

@@ -20,6 +20,7 @@ def _setup(tmp_path: Path) -> tuple[Store, object]:
         {"name": "broken", "feed": "http://broken.example/rss"},
         {"name": "textless", "feed": "http://textless.example/rss"},
         {"name": "new", "feed": "http://new.example/rss"},
+        {"name": "once", "feed": "http://once.example/rss"},
     ]}, base_dir=tmp_path)
     store = Store.open(f"sqlite:///{tmp_path}/h.db")
     store.sync_sources(config.sources)
@@ -54,10 +55,13 @@ def test_health_tells_failing_silent_and_textless_sources_apart(tmp_path: Path) 
         _run(store, "broken", "failed", {}, NOW)
     for _ in range(3):
         _run(store, "textless", "ok", {"clean/dropped/no_text": 5}, NOW)
+    _run(store, "once", "ok", {"clean/ok": 1}, NOW - timedelta(hours=1))
+    _run(store, "once", "failed", {}, NOW)
     health = {row["name"]: row["health"] for row in source_rows(store, config)}
     assert health["busy"] == "ok"
     assert health["quiet"].startswith("silent: no new item for 3.0 days")
-    assert health["broken"] == "failing 4 rounds in a row"
+    assert health["broken"] == "failing 4 rounds in a row, backed off"
+    assert health["once"] == "failing 1 round in a row", "never ok beside a failed last round"
     assert health["textless"].startswith("pages yield no article text")
     assert health["new"] == "never run"
     lines = attention(store, config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import sqlite3
 import subprocess
 import sys
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import newswatch, write_config
-from tests.portal.server import PAGES_DIR, Portal
+from tests.portal.server import PAGES_DIR, Portal, Reply
 
 KOREAN_LEAD = "글로벌 AI 프론티어랩(Global AI Frontier Lab)을 미국 뉴욕대(NYU)에 구축한다고 28일 밝혔다"
 
@@ -139,3 +141,112 @@ def test_kill_9_leaves_no_worker_behind_and_the_next_crawl_closes_the_round(
     ((status, error),) = rows(tmp_path, "SELECT r.status, r.error FROM crawl_runs r JOIN sources s "
                                         "ON s.id = r.source_id WHERE s.name = 'hung'")
     assert status == "abandoned" and "ended before the round did" in error
+
+
+# -- bounded rounds -------------------------------------------------------------------------------
+
+
+def _sitemap_index(*locs: str) -> str:
+    entries = "".join(f"<sitemap><loc>{loc}</loc></sitemap>" for loc in locs)
+    return ('<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
+            f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</sitemapindex>')
+
+
+def _endless_indexes(portal: Portal) -> str:
+    """Every index links five new ones, for ever: /hostile/chain/1.xml -> 10.xml ... 15.xml -> ..."""
+    def answer(path: str, _headers: dict[str, str]) -> Reply:
+        n = int(path.rsplit("/", 1)[1].split(".")[0])
+        body = _sitemap_index(*(portal.url_for(f"/hostile/chain/{n * 10 + k}.xml")
+                                for k in range(5)))
+        return Reply(200, body.encode(), {"Content-Type": "application/xml"})
+
+    for n in range(1, 10_000):  # routes are exact paths: register the first levels
+        portal.route(f"/hostile/chain/{n}.xml", answer)
+    return portal.url_for("/hostile/chain/1.xml")
+
+
+def test_endless_sitemap_indexes_stop_at_the_request_limit(tmp_path: Path, fresh_portal: Portal) -> None:
+    config = write_config(tmp_path, [{"name": "endless", "sitemap": _endless_indexes(fresh_portal)}],
+                          crawl={"max_requests_per_round": 12})
+    result = json.loads(newswatch(config, "crawl", "--format", "json").stdout)[0]
+    assert result["status"] == "partial"
+    assert "crawl.max_requests_per_round (12)" in result["error"]
+    assert fresh_portal.count("/hostile/chain/") <= 12
+    ((status, error, stats),) = rows(tmp_path, "SELECT status, error, stats FROM crawl_runs")
+    assert status == "partial" and "max_requests_per_round" in error
+    assert json.loads(stats)["newswatch/ended_by"] == "max_requests_per_round"
+
+
+def test_nested_sitemap_indexes_are_followed_three_deep(tmp_path: Path, fresh_portal: Portal) -> None:
+    config = write_config(tmp_path, [{"name": "endless", "sitemap": _endless_indexes(fresh_portal)}])
+    newswatch(config, "crawl")
+    assert fresh_portal.count("/hostile/chain/") == 1 + 5 + 25 + 125
+    ((stats,),) = rows(tmp_path, "SELECT stats FROM crawl_runs")
+    assert json.loads(stats)["newswatch/skipped/sitemap_too_deep"] == 125
+
+
+def test_a_hung_source_ends_at_round_timeout_and_says_so(tmp_path: Path, fresh_portal: Portal) -> None:
+    fresh_portal.set_state(slow_delay=90)
+    config = write_config(tmp_path, [{"name": "hung", "feed": fresh_portal.url_for("/fault/slow.xml")}],
+                          crawl={"timeout": 80, "round_timeout": "10s", "retries": 0})
+    started = time.monotonic()
+    result = json.loads(newswatch(config, "crawl", "--format", "json").stdout)[0]
+    assert time.monotonic() - started < 60, "the round outlived its limit by far"
+    assert result["status"] == "failed"
+    assert result["error"].startswith("round stopped at crawl.round_timeout (10s)")
+
+
+# -- errors that say what happened ----------------------------------------------------------------
+
+
+def test_a_feed_redirected_to_another_site_says_so(tmp_path: Path, fresh_portal: Portal) -> None:
+    fresh_portal.route("/hostile/moved.xml", lambda _p, _h: Reply(
+        301, b"", {"Location": fresh_portal.other_url + "/kr/rss.xml"}))
+    config = write_config(tmp_path, [{"name": "moved", "feed": fresh_portal.url_for("/hostile/moved.xml")}])
+    result = json.loads(newswatch(config, "crawl", "--format", "json").stdout)[0]
+    assert result["status"] == "failed"
+    assert "redirects to another site (http://localhost:" in result["error"]
+    assert 'add "localhost" to its allowed_domains' in result["error"]
+    assert fresh_portal.count("/kr/rss.xml") == 0
+
+
+def test_a_compressed_sitemap_over_the_size_limit_says_so(tmp_path: Path, fresh_portal: Portal) -> None:
+    urls = "".join(f"<url><loc>{{base}}/news/story/{n}</loc></url>" for n in range(2000))
+    body = gzip.compress(('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/'
+                          f'sitemap/0.9">{urls}</urlset>').encode())
+    fresh_portal.serve("/hostile/sitemap.xml.gz", body, "application/x-gzip")
+    bomb = fresh_portal.url_for("/hostile/sitemap.xml.gz")
+    config = write_config(tmp_path, [{"name": "bomb", "sitemap": bomb}], crawl={"max_page_bytes": 20_000})
+    result = json.loads(newswatch(config, "crawl", "--format", "json").stdout)[0]
+    assert result["status"] == "failed"
+    assert "compressed sitemap expands past crawl.max_page_bytes (20000 bytes)" in result["error"]
+    assert fresh_portal.count("/news/story/") == 0
+
+
+def test_links_that_are_not_http_are_counted_as_skipped(tmp_path: Path, fresh_portal: Portal) -> None:
+    feed = fresh_portal.serve("/hostile/schemes.xml", rss(
+        "javascript:alert(1)", "mailto:desk@example.org", "{base}/kr/article/1001"), "application/rss+xml")
+    config = write_config(tmp_path, [{"name": "schemes", "feed": feed, "language": "ko"}])
+    newswatch(config, "crawl")
+    ((stats,),) = rows(tmp_path, "SELECT stats FROM crawl_runs")
+    assert json.loads(stats)["newswatch/skipped/not_http"] == 2
+    assert rows(tmp_path, "SELECT COUNT(*) FROM articles") == [(1,)]
+
+
+# -- feeds that explode ---------------------------------------------------------------------------
+
+
+def test_a_feed_whose_entities_explode_stores_no_article(tmp_path: Path, fresh_portal: Portal) -> None:
+    junk = "junk " * 64
+    feed = (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "{junk}"><!ENTITY b "{"&a;" * 32}">'
+            f'<!ENTITY c "{"&b;" * 32}">]><rss version="2.0"><channel><title>T</title>'
+            "<link>{base}/</link><item><title>Breaking</title><link>{base}/hostile/teaser</link>"
+            "<description>&c;</description></item></channel></rss>")
+    fresh_portal.serve("/hostile/entities.xml", feed, "application/rss+xml")
+    fresh_portal.serve("/hostile/teaser", "<html><body><p>Read the full story in our app.</p></body></html>")
+    url = fresh_portal.url_for("/hostile/entities.xml")
+    config = write_config(tmp_path, [{"name": "entities", "feed": url}])
+    newswatch(config, "crawl")
+    assert rows(tmp_path, "SELECT COUNT(*) FROM articles") == [(0,)]
+    ((stats,),) = rows(tmp_path, "SELECT stats FROM crawl_runs")
+    assert json.loads(stats)["clean/dropped/repetitive"] == 1

@@ -8,18 +8,24 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self
+from urllib.parse import urlsplit
 
 import scrapy
 import tldextract
+from scrapy import signals
 from scrapy.exceptions import (
+    CannotResolveHostError,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
+    ResponseDataLossError,
 )
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.defer import CancelledError
+from twisted.internet.error import ConnectionRefusedError as TwistedConnectionRefused
+from twisted.internet.error import DNSLookupError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
 from crawler.items import ArticleItem
@@ -42,6 +48,18 @@ def site_domain(url: str) -> str:
     """The registrable domain (`rss.etnews.com` -> `etnews.com`), or the host for IPs."""
     parts = _extract(url)
     return parts.top_domain_under_public_suffix or parts.domain
+
+
+# What a feed or sitemap may say about one link. Entities can blow a field up to megabytes; a
+# title is a line, a summary a few paragraphs (it stands in for a body only when the page is empty).
+MAX_TITLE = 1000
+MAX_SUMMARY = 20_000
+MAX_URL = 2000
+
+
+def bounded(value: str | None, limit: int) -> str | None:
+    """The field cut to `limit` characters: nothing a feed says grows without bound."""
+    return value[:limit] if isinstance(value, str) else None
 
 
 @dataclass
@@ -82,6 +100,8 @@ class SourceSpider(scrapy.Spider):
         spider.source_id = spider.store.sync_sources([spider.source])[spider.source.name]
         spider.settled = spider.store.settled_indexes(spider.source_id)
         spider.article_budget = crawler.settings.getint("NEWSWATCH_MAX_ARTICLES", 200)
+        crawler.signals.connect(spider.callback_failed, signal=signals.spider_error)
+        crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
@@ -131,6 +151,38 @@ class SourceSpider(scrapy.Spider):
     def index_failed(self, failure: Failure) -> None:
         self.record_error("newswatch/index_failed", describe_failure(failure))
 
+    def callback_failed(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
+        """A page that broke our own reading of it: a failure of that page, said in words."""
+        if response.meta.get("index"):
+            self.index_broken(response.url, f"could not read it: {failure.getErrorMessage()}")
+        else:
+            self.unsettled.add(response.meta.get("from_index", ""))
+            self.record_error("newswatch/article_failed",
+                              f"could not read {response.url}: {failure.getErrorMessage()}")
+
+    def item_failed(self, item: Any, response: Response | None, spider: scrapy.Spider,
+                    failure: Failure) -> None:
+        """A pipeline stage that broke on an article: counted on the source, said in one line."""
+        if response is not None:
+            self.unsettled.add(response.meta.get("from_index", ""))
+        self.record_error("newswatch/article_failed",
+                          f"could not process {getattr(item, 'url', '?')}: "
+                          f"{failure.type.__name__}: {failure.getErrorMessage()}")
+
+    def redirected_offsite(self, request: Request) -> None:
+        """A redirect to a site the source may not fetch from, which Scrapy drops without a word."""
+        origin = request.meta["redirect_urls"][0]
+        host = urlsplit(request.url).hostname
+        if request.meta.get("index"):
+            self.unsettled.add(origin)
+            self.record_error("newswatch/index_failed", (
+                f"{origin} redirects to another site ({request.url}), not followed: if the source "
+                f"moved, change its URL in the config, or add \"{host}\" to its allowed_domains"))
+        else:
+            self.crawler.stats.inc_value("newswatch/skipped/offsite_redirect")
+            logger.info("[%s] skipped: %s redirects to another site (%s)", self.name, origin,
+                        request.url)
+
     def record_error(self, key: str, message: str) -> None:
         self.crawler.stats.inc_value(key)
         self.errors.append(message)
@@ -144,6 +196,7 @@ class SourceSpider(scrapy.Spider):
         fresh: dict[str, Candidate] = {}
         for candidate in candidates:
             if not candidate.url.startswith(("http://", "https://")):
+                stats.inc_value("newswatch/skipped/not_http")  # javascript:, mailto:, a typo
                 continue
             if not on_site(candidate.url, self.allowed_domains):
                 stats.inc_value("newswatch/skipped/offsite")
@@ -183,7 +236,8 @@ class SourceSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> None:
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            self.crawler.stats.inc_value("newswatch/skipped/ignored")
+            robots = "robots.txt" in str(failure.value)
+            self.crawler.stats.inc_value(f"newswatch/skipped/{'robots' if robots else 'ignored'}")
             logger.info("[%s] skipped: %s", self.name, describe_failure(failure))
             return
         gone = failure.check(HttpError) and failure.value.response.status in GONE
@@ -203,17 +257,36 @@ def _header(response: Response, name: bytes) -> str | None:
 
 
 def describe_failure(failure: Failure) -> str:
-    """A one-line, user-readable account of why a request failed."""
+    """Why a request failed, in one line a user can act on, the cause first: a table column cut
+    short still says what happened."""
     request = getattr(failure, "request", None)
     url = request.url if request is not None else "?"
+    parts = urlsplit(url)
+    host = parts.hostname or url
     if failure.check(HttpError):
-        return f"{url}: HTTP {failure.value.response.status}"
+        status = failure.value.response.status
+        return f"HTTP {status} {_HTTP_REASONS.get(status, '')}".rstrip() + f" from {url}"
     message = str(failure.value) or failure.type.__name__
+    if failure.check(IgnoreRequest) and "robots.txt" in message:
+        return f"robots.txt of {host} forbids {url}"
+    if failure.check(CannotResolveHostError, DNSLookupError):
+        return f"DNS lookup failed for {host}: no such host, or no network ({url})"
+    if failure.check(DownloadConnectionRefusedError, TwistedConnectionRefused):
+        return f"connection refused by {parts.netloc}: is the site up? ({url})"
     if failure.check(TwistedTimeoutError, DownloadTimeoutError):
-        return f"{url}: timed out ({message})"
+        seconds = request.meta.get("download_timeout") if request is not None else None
+        within = f" within {seconds:g}s" if isinstance(seconds, int | float) else ""
+        return f"no answer from {host}{within} (crawl.timeout) ({url})"
     if failure.check(CancelledError, DownloadCancelledError):
         # The downloader cancels a body that passes DOWNLOAD_MAXSIZE; nothing else cancels here.
-        return f"{url}: page over the size limit, download cancelled ({message})"
-    if failure.check(DownloadConnectionRefusedError):
-        return f"{url}: connection refused"
-    return f"{url}: {failure.type.__name__}: {message}"
+        return f"page over crawl.max_page_bytes, download cancelled ({url})"
+    if failure.check(ResponseDataLossError):
+        return f"{host} closed the connection in the middle of the page ({url})"
+    if "SSL" in message or "TLS" in message or "certificate" in message:
+        return f"TLS with {host} failed: {message} ({url})"
+    return f"{failure.type.__name__}: {message} ({url})"
+
+
+_HTTP_REASONS = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 410: "Gone",
+                 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+                 503: "Service Unavailable", 504: "Gateway Timeout"}

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import feedparser
 
-from crawler.spiders.base import Candidate, SourceSpider, site_domain
+from crawler.spiders.base import (
+    MAX_SUMMARY,
+    MAX_TITLE,
+    MAX_URL,
+    Candidate,
+    SourceSpider,
+    bounded,
+    site_domain,
+)
 from pipelines.dates import SEOUL, parse_date
 
 if TYPE_CHECKING:
@@ -47,9 +55,9 @@ def _candidate(entry: Any, default_tz: Any) -> Candidate:
     # timestamp as UTC, nine hours off.
     raw = entry.get("published") or entry.get("updated") or entry.get("dc_date")
     return Candidate(
-        url=(entry.get("link") or "").strip(),
-        title=entry.get("title"),
-        summary=entry.get("summary"),
+        url=(entry.get("link") or "").strip()[:MAX_URL],
+        title=bounded(entry.get("title"), MAX_TITLE),
+        summary=bounded(entry.get("summary"), MAX_SUMMARY),
         published=parse_date(raw, default_tz),
     )
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.http import TextResponse
 
-from crawler.spiders.base import Candidate, SourceSpider
+from crawler.spiders.base import MAX_TITLE, Candidate, SourceSpider, bounded
 
 if TYPE_CHECKING:
     from scrapy.http import Request, Response
@@ -41,4 +41,4 @@ class ListingSpider(SourceSpider):
             href = anchor.attrib.get("href") if anchor else None
             if href:
                 title = " ".join(anchor.css("::text").getall()).strip() or None
-                yield Candidate(url=response.urljoin(href.strip()), title=title)
+                yield Candidate(url=response.urljoin(href.strip()), title=bounded(title, MAX_TITLE))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -9,15 +10,19 @@ from typing import TYPE_CHECKING
 from lxml import etree
 from scrapy.utils.gz import gunzip
 
-from crawler.spiders.base import Candidate, SourceSpider
+from crawler.spiders.base import MAX_TITLE, Candidate, SourceSpider, bounded
 from pipelines.dates import SEOUL, parse_date
+from pipelines.identity import on_site
 
 if TYPE_CHECKING:
     from scrapy.http import Request, Response
 
+logger = logging.getLogger(__name__)
 # Archive sitemaps of an index are many and old; only recent ones can hold news.
 RECENT = timedelta(days=3)
 MAX_CHILD_SITEMAPS = 5
+# Sitemap indexes may list indexes; real sites nest one or two deep, a hostile one forever.
+MAX_INDEX_DEPTH = 3
 _PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -40,7 +45,15 @@ class SitemapSpider(SourceSpider):
     def parse_index(self, response: Response) -> Iterator[Request]:
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+            try:
+                body = gunzip(body, max_size=limit)
+            except ValueError as exc:  # over the size limit, or not gzip after all
+                too_big = "exceeded" in str(exc) or "max" in str(exc).lower()
+                self.index_broken(response.url, (
+                    f"compressed sitemap expands past crawl.max_page_bytes ({limit} bytes); raise "
+                    "it if this sitemap is genuine") if too_big else f"broken gzip data ({exc})")
+                return
         root = etree.fromstring(body, parser=_PARSER) if body.strip() else None
         kind = _local(root.tag) if root is not None else ""
         if kind not in ("urlset", "sitemapindex"):
@@ -51,22 +64,31 @@ class SitemapSpider(SourceSpider):
             return
         self.index_ok(response)
         if kind == "sitemapindex":
-            yield from self._children(root)
+            yield from self._children(root, response.meta.get("sitemap_depth", 0) + 1)
         elif not self.already_settled(response):
             yield from self.article_requests(self._candidates(root), response.url)
 
-    def _children(self, root: etree._Element) -> Iterator[Request]:
+    def _children(self, root: etree._Element, depth: int) -> Iterator[Request]:
+        """The index's most recent child sitemaps on the source's sites; nested at most 3 deep."""
+        stats = self.crawler.stats
+        if depth > MAX_INDEX_DEPTH:
+            stats.inc_value("newswatch/skipped/sitemap_too_deep")
+            logger.warning("[%s] a sitemap index nested %d deep, not followed further (at most %d)",
+                           self.name, depth, MAX_INDEX_DEPTH)
+            return
         children = []
         for sitemap in root:
             loc = _child_text(sitemap, "loc")
-            if loc:
+            if loc and not on_site(loc, self.allowed_domains):
+                stats.inc_value("newswatch/skipped/offsite")
+            elif loc:
                 children.append((parse_date(_child_text(sitemap, "lastmod")), loc))
         cutoff = datetime.now(UTC) - RECENT
         recent = [c for c in children if c[0] is None or c[0] >= cutoff] or children
         oldest = datetime.min.replace(tzinfo=UTC)
         recent.sort(key=lambda c: c[0] or oldest, reverse=True)
         for _, loc in recent[:MAX_CHILD_SITEMAPS]:
-            yield self.index_request(loc)
+            yield self.index_request(loc, sitemap_depth=depth)
 
     def _candidates(self, root: etree._Element) -> Iterator[Candidate]:
         default_tz = SEOUL if self.source.language == "ko" else None
@@ -75,5 +97,5 @@ class SitemapSpider(SourceSpider):
             if not loc:
                 continue
             date = _child_text(url, "news", "publication_date") or _child_text(url, "lastmod")
-            yield Candidate(url=loc, title=_child_text(url, "news", "title"),
+            yield Candidate(url=loc, title=bounded(_child_text(url, "news", "title"), MAX_TITLE),
                             published=parse_date(date, default_tz))
