@@ -15,12 +15,14 @@ if TYPE_CHECKING:
 class CrawlProgress:
     """One line per source: pages fetched, articles stored, failures, and how it ended."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console | None = None) -> None:
+        # Log lines reach the screen through this console too (see crawler/logs.py), above the
+        # live lines instead of through them.
         self.progress = Progress(
             SpinnerColumn(), TextColumn("{task.description:<32}"),
             TextColumn("{task.fields[pages]:>4} pages  {task.fields[stored]:>3} new  "
                        "{task.fields[failed]:>2} failed  {task.fields[state]}"),
-            TimeElapsedColumn(), console=Console(stderr=True), transient=False,
+            TimeElapsedColumn(), console=console or Console(stderr=True), transient=False,
         )
         self.tasks: dict[int, Any] = {}
 
