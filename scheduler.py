@@ -195,13 +195,17 @@ def matches(ctx: click.Context, since: str, topic: str | None, source: str | Non
         for row in data:
             row["also_in"] = [place["source"] for place in row["also_in"]]
             row["date"] = (row["published"] or row["first_seen"]).strftime("%m-%d")
+            if fmt == "table" and row["label"]:
+                row["score"] = f"{row['score']:.2f}*"
     columns = ["id", "score", "topic", "source", "date", "title", "also_in"]
     if len({row["topic"] for row in data}) <= 1:
         columns.remove("topic")
     if fmt == "csv":
         columns = ["id", "url", "title", "source", "topic", "score", "published", "first_seen",
-                   "also_in"]
+                   "also_in", "label"]
     click.echo(render(data, fmt, columns))
+    if fmt == "table" and any(row["label"] for row in data):
+        click.echo("* labelled relevant by a reader: a match whatever the terms score")
 
 
 @cli.command()
@@ -216,22 +220,44 @@ def show(ctx: click.Context, article_id: int, fmt: str) -> None:
     with _store(config).session() as session:
         report = article_report(session, article_id)
     if report is None:
-        raise click.ClickException(f"no article #{article_id}; `newswatch matches` lists the ids")
+        raise _no_article(article_id)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str)
                if fmt == "json" else format_report(report))
 
 
+def _no_article(article_id: int) -> click.BadParameter:
+    return click.BadParameter(f"no article #{article_id}; `newswatch matches` lists the ids",
+                              param_hint="ID")
+
+
 @cli.command()
-@click.argument("target", metavar="FILE_OR_URL")
+@click.argument("target", metavar="FILE_OR_URL_OR_ID")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--language", default=None, help="Language hint, e.g. ko.")
 @click.pass_context
 def explain(ctx: click.Context, target: str, fmt: str, language: str | None) -> None:
-    """Clean a page and score it against every topic, with the reasons; stores nothing."""
+    """Clean a page and score it against every topic, with the reasons; stores nothing.
+
+    An article ID (from `matches` or the digest) explains that stored article as the topics and
+    readers' labels score it now.
+    """
     from pipelines.classify import score_all
     from pipelines.extract import extract_article
-    from pipelines.views import format_scores
+    from pipelines.views import explain_stored, format_scores
 
+    if target.isdigit() and not Path(target).exists():
+        config = _load(ctx)
+        with _store(config).session() as session:
+            report = explain_stored(session, int(target), _topics(config))
+        if report is None:
+            raise _no_article(int(target))
+        if fmt == "json":
+            click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+            return
+        click.echo(f"#{report['id']}  {report['title'] or '(untitled)'}\n"
+                   f"source:    {report['source']}\nurl:       {report['url']}\n")
+        click.echo(format_scores(report["scores"]))
+        return
     config = _load_optional(ctx)
     body, url, content_type = _read_input(target)
     article = extract_article(body, url, content_type, language)
@@ -265,9 +291,7 @@ def rescore(ctx: click.Context, topic: str | None) -> None:
         topics = [t for t in topics if t.name == topic]
         if not topics:
             raise click.BadParameter(f"no topic named {topic!r}", param_hint="--topic")
-    report = rescore_articles(_store(config), topics)
-    click.echo(f"rescored {report.articles} articles: {report.added} new matches, "
-               f"{report.removed} removed")
+    click.echo(str(rescore_articles(_store(config), topics)))
 
 
 @cli.command()

@@ -148,6 +148,7 @@ def _view(row: StoryMatch, tz: ZoneInfo) -> dict[str, Any]:
         also_in.append({"source": _clean(str(place.get("source") or "?")), "url": _clean(url),
                         "href": _href(url)})
     return {
+        "id": row.id,
         "title": _clean(row.title or "") or "(untitled)",
         "url": _clean(row.url),
         "href": _href(row.url),

@@ -32,6 +32,7 @@ class StoryMatch:
     first_seen: datetime
     lead: str
     reasons: dict[str, Any]
+    label: bool | None = None  # a reader's verdict on this article and topic, if any
     also_in: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -39,6 +40,7 @@ class StoryMatch:
             "id": self.id, "url": self.url, "title": self.title, "source": self.source,
             "topic": self.topic, "score": round(self.score, 4), "published": self.published,
             "first_seen": self.first_seen, "also_in": self.also_in, "story_id": self.story_id,
+            "label": None if self.label is None else ("relevant" if self.label else "irrelevant"),
         }
 
 
@@ -63,9 +65,10 @@ def story_matches(
 ) -> list[StoryMatch]:
     """Stored matches folded to one row per (story, topic), best first."""
     query = (
-        select(Match, Article, Source.name)
+        select(Match, Article, Source.name, Label.relevant)
         .join(Article, Match.article_id == Article.id)
         .join(Source, Article.source_id == Source.id)
+        .outerjoin(Label, (Label.article_id == Match.article_id) & (Label.topic == Match.topic))
     )
     if since is not None:
         query = query.where(Match.first_seen >= since)
@@ -82,7 +85,7 @@ def story_matches(
                        Digest.status == "sent"))
         query = query.where(~sent.exists())
     best: dict[tuple[int, str], StoryMatch] = {}
-    for match, article, source_name in session.execute(query):
+    for match, article, source_name, label in session.execute(query):
         key = (article.story_id, match.topic)
         current = best.get(key)
         if current is not None and current.score >= match.score:
@@ -91,7 +94,7 @@ def story_matches(
             id=article.id, match_id=match.id, story_id=article.story_id, url=article.url,
             title=article.title, source=source_name, topic=match.topic, score=match.score,
             published=article.published, first_seen=match.first_seen,
-            lead=lead_of(article.text), reasons=match.reasons or {},
+            lead=lead_of(article.text), reasons=match.reasons or {}, label=label,
         )
     rows = list(best.values())
     if source:

@@ -36,37 +36,47 @@ def _verdict(score: TopicScore, labels: dict[str, bool]) -> bool:
     return labels.get(score.topic, score.matched)
 
 
+@dataclass
+class RescoreReport:
+    """What a re-scoring changed: matches added and removed, and stored scores that moved."""
+
+    articles: int = 0
+    added: int = 0
+    removed: int = 0
+    changed: int = 0  # matches that stay, with a score that moved by at least CHANGED
+
+    def __str__(self) -> str:
+        return (f"rescored {self.articles} articles: {self.added} new matches, {self.removed} "
+                f"removed, {self.changed} scores changed")
+
+
+# A score that moves less than this is rounding, not a change worth reporting.
+CHANGED = 0.005
+
+
 def apply_scores(session: Session, article: Article, scores: Sequence[TopicScore],
-                 labels: dict[str, bool]) -> tuple[int, int]:
-    """Make the article's stored matches agree with its scores; returns (added, removed).
+                 labels: dict[str, bool], report: RescoreReport) -> None:
+    """Make the article's stored matches agree with its scores, counting what changed.
 
     A match that stays keeps its `first_seen`, so re-scoring never makes an old story look new
     to the digest.
     """
     existing = {m.topic: m for m in session.scalars(select(Match).where(
         Match.article_id == article.id))}
-    added = removed = 0
     for result in scores:
         current = existing.get(result.topic)
         if _verdict(result, labels):
             if current is None:
                 session.add(Match(article_id=article.id, topic=result.topic, score=result.score,
                                   reasons=result.to_json()))
-                added += 1
+                report.added += 1
             else:
+                report.changed += abs(current.score - result.score) >= CHANGED
                 current.score, current.reasons, current.scored_at = (
                     result.score, result.to_json(), utcnow())
         elif current is not None:
             session.delete(current)
-            removed += 1
-    return added, removed
-
-
-@dataclass
-class RescoreReport:
-    articles: int = 0
-    added: int = 0
-    removed: int = 0
+            report.removed += 1
 
 
 def rescore(store: Store, topics: Sequence[Topic], *, article_ids: Sequence[int] | None = None
@@ -85,11 +95,17 @@ def rescore(store: Store, topics: Sequence[Topic], *, article_ids: Sequence[int]
             # An article's own label must not score it; it decides it (see _verdict).
             own = {t: [e for e in ex if e.id != article.id] for t, ex in examples.items()}
             scores = score_all(article.title, article.text, article.language, topics, own)
-            added, removed = apply_scores(session, article, scores, labels[article.id])
+            apply_scores(session, article, scores, labels[article.id], report)
             report.articles += 1
-            report.added += added
-            report.removed += removed
     return report
+
+
+def score_stored(session: Session, article: Article, topics: Sequence[Topic]) -> list[TopicScore]:
+    """How the topics score a stored article now, as `rescore` would: readers' labels on other
+    articles count as examples, its own label does not (it decides, see labels_for)."""
+    examples = {t: [e for e in ex if e.id != article.id]
+                for t, ex in examples_by_topic(session).items()}
+    return score_all(article.title, article.text, article.language, topics, examples)
 
 
 def set_label(store: Store, article_id: int, topic: str, relevant: bool) -> None:

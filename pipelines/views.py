@@ -9,9 +9,14 @@ from sqlalchemy import select
 
 from pipelines.models import Article, Match, Source
 from pipelines.queries import appearances, labels_for
+from pipelines.rescore import score_stored
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.orm import Session
+
+    from pipelines.topics import Topic
 
 
 def article_report(session: Session, article_id: int) -> dict[str, Any] | None:
@@ -21,6 +26,7 @@ def article_report(session: Session, article_id: int) -> dict[str, Any] | None:
     source = session.get_one(Source, article.source_id)
     matches = session.scalars(select(Match).where(Match.article_id == article_id)
                               .order_by(Match.score.desc()))
+    labels = labels_for(session, article_id)
     return {
         "id": article.id,
         "title": article.title,
@@ -34,19 +40,38 @@ def article_report(session: Session, article_id: int) -> dict[str, Any] | None:
         "story_id": article.story_id,
         "appearances": [p for p in appearances(session, [article.story_id]).get(
             article.story_id, []) if p["url"] != article.url],
-        "matches": [{**(m.reasons or {}), "topic": m.topic, "score": m.score,
-                     "first_seen": m.first_seen} for m in matches],
-        "labels": labels_for(session, article_id),
+        # A stored match is a match, whatever its terms scored: a reader's label may decide it.
+        "matches": [{**(m.reasons or {}), "topic": m.topic, "score": m.score, "matched": True,
+                     "label": labels.get(m.topic), "first_seen": m.first_seen} for m in matches],
+        "labels": labels,
         "text": article.text,
     }
+
+
+def explain_stored(session: Session, article_id: int, topics: Sequence[Topic]) -> dict[str, Any] | None:
+    """A stored article scored now by every topic, with the reasons and any reader's verdict."""
+    article = session.get(Article, article_id)
+    if article is None:
+        return None
+    labels = labels_for(session, article_id)
+    scores = [{**score.to_json(), "label": labels.get(score.topic)}
+              for score in score_stored(session, article, topics)]
+    return {"id": article.id, "title": article.title, "url": article.url,
+            "source": session.get_one(Source, article.source_id).name,
+            "published": article.published, "language": article.language, "scores": scores}
 
 
 def format_scores(scores: list[dict[str, Any]]) -> str:
     """Each topic's verdict, then its reasons, strongest first."""
     lines = []
     for result in scores:
-        verdict = "MATCH" if result.get("matched", True) else "no match"
-        lines.append(f"{result['topic']}: {verdict}, score {result['score']:.2f}"
+        label = result.get("label")
+        if label is None:
+            verdict = "MATCH" if result.get("matched", True) else "no match"
+        else:  # the reader's verdict decides; the score is what the terms alone say
+            verdict = ("MATCH, labelled relevant by a reader" if label
+                       else "no match, labelled irrelevant by a reader")
+        lines.append(f"{result['topic']}: {verdict}; score {result['score']:.2f}"
                      + (f" (threshold {result['threshold']:.2f})" if "threshold" in result else ""))
         reasons = sorted(result.get("reasons", []), key=lambda r: -abs(r.get("weight", 0)))
         for reason in reasons:
@@ -72,7 +97,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"label:     {topic}: {'relevant' if relevant else 'irrelevant'} (reader)")
     lines.append("")
     lines.append(format_scores(report["matches"]) if report["matches"]
-                 else "matches:   none (see `newswatch explain` for why)")
+                 else f"matches:   none (`newswatch explain {report['id']}` says why)")
     lines.append("")
     lines.extend(textwrap.fill(p, 88) for p in report["text"].split("\n") if p.strip())
     return "\n".join(lines)

@@ -7,6 +7,7 @@ import email
 import email.policy
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -135,7 +136,7 @@ def test_show_explains_a_stored_match(demo: Path) -> None:
     output = run("--config", config, "show", str(rows[0]["id"]))
     assert "ai-research-policy: MATCH" in output
     assert "과학기술정보통신부" in output  # the reasons name the canonical actor
-    assert "no article #999999" in run("--config", config, "show", "999999", expect=1)
+    assert "no article #999999" in run("--config", config, "show", "999999", expect=2)
 
 
 def test_explain_scores_a_page_without_storing(tmp_path: Path) -> None:
@@ -168,3 +169,77 @@ def test_digest_preview_marks_nothing(demo: Path, tmp_path: Path) -> None:
     first = run("--config", config, "digest", "--preview", "--html", str(html))
     assert "Subject: [newswatch]" in first
     assert run("--config", config, "digest", "--preview", "--html", str(html)) == first
+
+
+def _copy(demo: Path, tmp_path: Path) -> str:
+    """The demo's folder copied, so a test may change its labels freely."""
+    import shutil
+
+    target = tmp_path / "demo"
+    shutil.copytree(demo, target)
+    config = target / "newswatch.toml"
+    config.write_text(config.read_text("utf-8").replace(str(demo), str(target)), "utf-8")
+    return str(config)
+
+
+def test_labels_read_the_same_in_matches_show_and_explain(demo: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    config = _copy(demo, tmp_path)
+    with sqlite3.connect(Path(config).parent / "newswatch.db") as db:
+        (unmatched,) = db.execute("SELECT MIN(id) FROM articles WHERE id NOT IN "
+                                  "(SELECT article_id FROM matches)").fetchone()
+    matched = json.loads(run("--config", config, "matches", "--format", "json"))[0]["id"]
+    run("--config", config, "label", str(unmatched), "relevant")
+    run("--config", config, "label", str(matched), "irrelevant")
+
+    rows = {r["id"]: r for r in json.loads(run("--config", config, "matches", "--format", "json"))}
+    assert rows[unmatched]["label"] == "relevant" and matched not in rows
+    table = run("--config", config, "matches")
+    assert f"{rows[unmatched]['score']:.2f}*" in table
+    assert "* labelled relevant by a reader" in table
+
+    shown = run("--config", config, "show", str(unmatched))
+    assert "ai-research-policy: MATCH, labelled relevant by a reader; score" in shown
+    assert "no match" not in shown
+    assert f"`newswatch explain {matched}` says why" in run("--config", config, "show", str(matched))
+    explained = run("--config", config, "explain", str(matched))
+    assert "ai-research-policy: no match, labelled irrelevant by a reader; score" in explained
+    assert "labelled relevant by a reader" in run("--config", config, "explain", str(unmatched))
+    assert "no article #999999" in run("--config", config, "explain", "999999", expect=2)
+
+
+TOPIC = """
+[[topics]]
+name = "ai-research-policy"
+
+[[topics]]
+name = "ai-and-state"
+threshold = 0.2
+[topics.terms.ai]
+mode = "require"
+[[topics.terms.ai.sets]]
+match = ["인공지능 = AI = artificial intelligence"]
+[topics.terms.actor]
+mode = "require"
+[[topics.terms.actor.sets]]
+match = ["정부 = government", "ministry", "과학기술정보통신부 = 과기정통부"]
+"""
+BOOST = """[topics.terms.research]
+mode = "boost"
+[[topics.terms.research.sets]]
+match = ["연구 = research"]
+"""
+
+
+def test_rescore_reports_scores_that_changed(demo: Path, tmp_path: Path) -> None:
+    config = _copy(demo, tmp_path)
+    run("--config", config, "rescore")  # whatever other tests' labels changed in the demo
+    text = Path(config).read_text("utf-8")
+    Path(config).write_text(text + TOPIC, "utf-8")
+    first = run("--config", config, "rescore")
+    assert "0 new matches" not in first and "0 scores changed" in first, first
+    Path(config).write_text(text + TOPIC + BOOST, "utf-8")
+    second = run("--config", config, "rescore")
+    changed = re.search(r"(\d+) scores changed", second)
+    assert changed and int(changed.group(1)) > 0, second

@@ -163,6 +163,18 @@ def test_each_item_has_link_source_date_lead_and_why(store: Store) -> None:
     assert 1 <= len(lead) <= 2 and lead[-1].endswith("…"), "the lead is two lines at most"
 
 
+def test_each_item_shows_the_id_that_show_label_and_explain_take(store: Store) -> None:
+    add(store, "AI R&D budget doubles")
+    add(store, "Second story", score=0.7)
+    content = preview_digest(store, settings(), now=NOW)
+    first, second = content.items
+    assert f"#{first.id}  AI R&D budget doubles" in content.text
+    assert f"#{second.id}  Second story" in content.text
+    assert f"#{first.id} · etnews" in content.html
+    assert "1. AI R&D budget" not in content.text, "list numbers collide with real ids"
+    assert "newswatch show 123" in content.text
+
+
 def test_every_web_value_is_escaped_in_html(store: Store) -> None:
     title = '<script>alert("x")</script> R&D "budget" & more'
     story = add(store, title, url='https://etnews.example/a?b=1&c="d"',
