@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,16 @@ def _load(ctx: click.Context) -> Config:
         raise ConfigProblem(str(exc)) from None
 
 
+# One set of output options: rows print as a table, JSON or CSV; documents as text or JSON.
+ROWS = FORMATS
+DOCUMENT = ("text", "json")
+
+
+def _format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                        show_default=True, help="Output format (JSON keeps every field).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
               help="Config file (default: $NEWSWATCH_CONFIG, else ./newswatch.toml).")
@@ -55,8 +66,7 @@ def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
 
 @cli.command()
 @click.option("--source", "source_names", multiple=True, help="Crawl only this source (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              help="Summary format.")
+@_format_option(*ROWS)
 @click.pass_context
 def crawl(ctx: click.Context, source_names: tuple[str, ...], fmt: str) -> None:
     """Run one crawl round of every (or one) source, then exit.
@@ -72,6 +82,7 @@ def crawl(ctx: click.Context, source_names: tuple[str, ...], fmt: str) -> None:
         raise click.UsageError(str(exc)) from None
     if not (chosen or config.sources):
         raise ConfigProblem("no [[sources]] in the config; add one (see `newswatch init`)")
+    _store(config)
     results = crawl_round(config, chosen, progress=sys.stderr.isatty())
     rows = [r.to_json() for r in results]
     click.echo(render(rows, fmt, ["source", "status", "new_articles", "skipped", "failures",
@@ -79,15 +90,14 @@ def crawl(ctx: click.Context, source_names: tuple[str, ...], fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table")
+@_format_option(*ROWS)
 @click.pass_context
 def sources(ctx: click.Context, fmt: str) -> None:
     """Each source's health: stored articles, last run and status, failure streak, last error."""
-    from pipelines.db import Store
     from pipelines.health import source_rows
 
     config = _load(ctx)
-    store = Store.open(config.database_url)
+    store = _store(config)
     store.sync_sources(config.sources)
     rows = source_rows(store, config)
     click.echo(render(rows, fmt, ["name", "articles", "last_run", "last_status", "failures",
@@ -96,7 +106,7 @@ def sources(ctx: click.Context, fmt: str) -> None:
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE_OR_URL...")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_format_option(*DOCUMENT)
 @click.option("--language", default=None, help="Language hint, e.g. ko.")
 def extract(inputs: tuple[str, ...], fmt: str, language: str | None) -> None:
     """Show what the clean stage makes of pages (files or URLs); JSON Lines with --format json."""
@@ -163,9 +173,13 @@ def _topics(config: Config | None) -> list[Any]:
 
 
 def _store(config: Config) -> Any:
-    from pipelines.db import Store
+    """The store, or exit 2 naming database.url when it cannot be opened."""
+    from pipelines.db import Store, StoreError
 
-    return Store.open(config.database_url)
+    try:
+        return Store.open(config.database_url)
+    except StoreError as exc:
+        raise ConfigProblem(str(exc)) from None
 
 
 @cli.command()
@@ -175,7 +189,7 @@ def _store(config: Config) -> Any:
 @click.option("--source", help="Only stories whose best article is from this source.")
 @click.option("--search", help="Only articles whose title or text contains TEXT.")
 @click.option("--min-score", type=float, help="Only matches scoring at least this.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table")
+@_format_option(*ROWS)
 @click.pass_context
 def matches(ctx: click.Context, since: str, topic: str | None, source: str | None,
             search: str | None, min_score: float | None, fmt: str) -> None:
@@ -187,6 +201,8 @@ def matches(ctx: click.Context, since: str, topic: str | None, source: str | Non
         window = parse_duration(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
+    _known(topic, [t.name for t in _topics(config)], "--topic", "topics")
+    _known(source, [s.name for s in config.sources], "--source", "sources")
     with _store(config).session() as session:
         rows = story_matches(session, since=datetime.now(UTC) - window, topic=topic,
                              source=source, search=search, min_score=min_score)
@@ -208,9 +224,16 @@ def matches(ctx: click.Context, since: str, topic: str | None, source: str | Non
         click.echo("* labelled relevant by a reader: a match whatever the terms score")
 
 
+def _known(value: str | None, names: list[str], option: str, what: str) -> None:
+    """An unknown name is a mistake to say, not an empty result to print."""
+    if value is not None and value not in names:
+        raise click.BadParameter(f"no {what[:-1]} named {value!r} ({what}: "
+                                 f"{', '.join(names) or 'none configured'})", param_hint=option)
+
+
 @cli.command()
 @click.argument("article_id", type=int, metavar="ID")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_format_option(*DOCUMENT)
 @click.pass_context
 def show(ctx: click.Context, article_id: int, fmt: str) -> None:
     """One stored article: its text, every topic's score and reasons, its labels, its copies."""
@@ -232,7 +255,7 @@ def _no_article(article_id: int) -> click.BadParameter:
 
 @cli.command()
 @click.argument("target", metavar="FILE_OR_URL_OR_ID")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_format_option(*DOCUMENT)
 @click.option("--language", default=None, help="Language hint, e.g. ko.")
 @click.pass_context
 def explain(ctx: click.Context, target: str, fmt: str, language: str | None) -> None:
@@ -287,10 +310,9 @@ def rescore(ctx: click.Context, topic: str | None) -> None:
 
     config = _load(ctx)
     topics = _topics(config)
+    _known(topic, [t.name for t in topics], "--topic", "topics")
     if topic:
         topics = [t for t in topics if t.name == topic]
-        if not topics:
-            raise click.BadParameter(f"no topic named {topic!r}", param_hint="--topic")
     click.echo(str(rescore_articles(_store(config), topics)))
 
 
@@ -307,15 +329,13 @@ def label(ctx: click.Context, article_id: int, verdict: str, topic: str | None) 
     config = _load(ctx)
     topics = _topics(config)
     names = [t.name for t in topics]
+    _known(topic, names, "--topic", "topics")
     topic = topic or names[0]
-    if topic not in names:
-        raise click.BadParameter(f"no topic named {topic!r} (topics: {', '.join(names)})",
-                                 param_hint="--topic")
     store = _store(config)
     try:
         set_label(store, article_id, topic, verdict == "relevant")
-    except LookupError as exc:
-        raise click.ClickException(str(exc)) from None
+    except LookupError:
+        raise _no_article(article_id) from None
     rescore_articles(store, [t for t in topics if t.name == topic], article_ids=[article_id])
     click.echo(f"article #{article_id} labelled {verdict} for {topic}")
 
@@ -424,13 +444,19 @@ def demo(folder: str | None) -> None:
 @click.option("--split", is_flag=True,
               help="Also report two-fold figures (nothing tuned on the half measured).")
 @click.option("--topic", help="The topic to measure (default: ai-research-policy).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def evaluate(file: str, split: bool, topic: str | None, as_json: bool) -> None:
+@_format_option(*DOCUMENT)
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
+def evaluate(file: str, split: bool, topic: str | None, fmt: str, as_json: bool) -> None:
     """Precision, recall and F1 per language on labeled articles (JSON Lines)."""
-    from pipelines.evaluate import main as evaluate_main
+    from pipelines.evaluate import evaluate as measure
+    from pipelines.evaluate import render as render_report
 
-    argv = [file] + (["--split"] if split else []) + (["--topic", topic] if topic else [])
-    sys.exit(evaluate_main(argv + (["--json"] if as_json else [])))
+    try:
+        report = measure(file, topic=topic, split=split)
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="FILE") from None
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if fmt == "json" or as_json
+               else render_report(report))
 
 
 # -- the daemon ----------------------------------------------------------------------------------
@@ -604,7 +630,20 @@ def run(ctx: click.Context) -> None:
     config = _load(ctx)
     if not config.sources:
         raise ConfigProblem("no [[sources]] in the config; add one (see `newswatch init`)")
+    _store(config)
     Daemon(find_config(ctx.obj["config"]).resolve(), config).run()
+
+
+def _config_after_command(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.obj["config"] = value
+
+
+# `newswatch crawl --config F` works as `newswatch --config F crawl` does.
+for _command in cli.commands.values():
+    _command.params.append(click.Option(
+        ["--config"], type=click.Path(dir_okay=False), expose_value=False, is_eager=True,
+        callback=_config_after_command, help="Config file (may also come before the command)."))
 
 
 def main() -> None:

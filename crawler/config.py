@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -25,6 +26,7 @@ DEFAULT_CONFIG = "newswatch.toml"
 SOURCE_KINDS = ("feed", "sitemap", "listing")
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
 
 class ConfigError(Exception):
@@ -42,6 +44,15 @@ def parse_duration(value: str | int | float, *, minimum: timedelta | None = None
     if minimum is not None and delta < minimum:
         raise ValueError(f"{value!r} is too short; the minimum is {int(minimum.total_seconds())}s")
     return delta
+
+
+def _duration_text(value: Any, key: str, minimum: timedelta) -> str:
+    """A config duration: a string with a unit. A bare number could be seconds or minutes."""
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration; write a number and a unit in quotes, "
+                         f'e.g. {key} = "30m" (s, m, h or d)')
+    parse_duration(value, minimum=minimum)
+    return value
 
 
 def _check_http_url(value: str) -> str:
@@ -81,11 +92,10 @@ class CrawlConfig(_Model):
     stop_grace_seconds: float = Field(30.0, ge=0, le=3600)
     backoff_after: int = Field(3, ge=1)
 
-    @field_validator("revalidate_every", "round_timeout")
+    @field_validator("revalidate_every", "round_timeout", mode="before")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value, minimum=timedelta(seconds=10))
-        return value
+    def _duration(cls, value: Any, info: ValidationInfo) -> str:
+        return _duration_text(value, info.field_name, timedelta(seconds=10))
 
 
 class SourceConfig(_Model):
@@ -108,11 +118,10 @@ class SourceConfig(_Model):
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else _check_http_url(value)
 
-    @field_validator("every")
+    @field_validator("every", mode="before")
     @classmethod
-    def _every(cls, value: str) -> str:
-        parse_duration(value, minimum=timedelta(minutes=1))
-        return value
+    def _every(cls, value: Any) -> str:
+        return _duration_text(value, "every", timedelta(minutes=1))
 
     @model_validator(mode="after")
     def _one_kind(self) -> SourceConfig:
@@ -149,7 +158,7 @@ class SourceConfig(_Model):
 class DigestConfig(_Model):
     """The daily mail: when, to whom, and how (SMTP, or .eml files in the outbox)."""
 
-    at: str = Field("07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    at: str = "07:30"
     timezone: str = "Asia/Seoul"
     to: list[str] = Field(default_factory=list)
     from_: str = Field("newswatch@localhost", alias="from")
@@ -161,6 +170,15 @@ class DigestConfig(_Model):
     send_empty: bool = False
     max_items: int = Field(50, ge=1)
     subject_prefix: str = Field("[newswatch]", max_length=60)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _time_of_day(cls, value: Any) -> str:
+        match = _TIME.match(value) if isinstance(value, str) else None
+        if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise ValueError(f"{value!r} is not a time of day; write it as 24-hour HH:MM in quotes, "
+                             'e.g. at = "07:30" (half past seven in the morning) or at = "18:00"')
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
 
     @field_validator("to", "from_")
     @classmethod
@@ -286,7 +304,42 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, source=str(path), base_dir=path.resolve().parent)
+    config = parse_config(data, source=str(path), base_dir=path.resolve().parent)
+    problem = database_problem(config)
+    if problem:
+        raise ConfigError(f"{path}: invalid config\n  database.url: {problem}")
+    return config
+
+
+def database_problem(config: Config) -> str | None:
+    """What is wrong with database.url before anything opens it: a plain path, an unknown kind
+    of database, or an SQLite file in a folder that does not exist (it is not created: a typo
+    would silently start an empty database elsewhere) or cannot be written."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    value = config.database.url
+    example = ('write sqlite:///newswatch.db (a file beside the config) or '
+               'postgresql+psycopg://user@host/dbname')
+    try:
+        url = make_url(value)
+        url.get_dialect()
+    except NoSuchModuleError:  # a subclass of ArgumentError: first
+        return f"{value!r}: unknown kind of database {value.split(':')[0]!r}; {example}"
+    except ArgumentError:
+        return f"{value!r} is not a database URL; {example}"
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(config.database_url.removeprefix("sqlite:///"))
+    folder = path.parent
+    if not folder.is_dir():
+        return (f"the folder {folder} does not exist; create it (mkdir -p {folder}) or point "
+                "database.url at a file in an existing folder")
+    if path.exists() and not path.is_file():
+        return f"{path} is not a file; point database.url at a database file"
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        return f"{path if path.exists() else folder} is not writable by this user; fix its permissions"
+    return None
 
 
 def parse_config(data: dict[str, Any], source: str = "config", base_dir: Path | None = None) -> Config:

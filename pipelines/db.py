@@ -9,8 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, make_url, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.models import Article, CrawlRun, Digest, Match, Page, Source, Story, utcnow
@@ -36,13 +36,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class StoreError(Exception):
+    """The database cannot be opened; the message names database.url and the fix."""
+
+
 class Store:
     """One engine per database URL; sessions are short and per operation."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -51,12 +53,22 @@ class Store:
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
-        """The shared store for `url`, migrated to the newest schema on first use."""
+        """The shared store for `url`, migrated to the newest schema on first use.
+
+        Raises StoreError, naming database.url, when the database cannot be opened.
+        """
         store = _stores.get(url)
         if store is None:
-            store = _stores[url] = cls(url)
-            if migrate:
-                store.migrate()
+            try:
+                store = cls(url)
+                if migrate:
+                    store.migrate()
+            except SQLAlchemyError as exc:
+                shown = make_url(url).render_as_string(hide_password=True)
+                reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+                raise StoreError(f"database.url: cannot open {shown}: {reason}; check the URL, that "
+                                 "the server is up, or that the file is a newswatch database") from None
+            _stores[url] = store
         return store
 
     def schema_revision(self) -> str | None:

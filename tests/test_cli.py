@@ -243,3 +243,65 @@ def test_rescore_reports_scores_that_changed(demo: Path, tmp_path: Path) -> None
     second = run("--config", config, "rescore")
     changed = re.search(r"(\d+) scores changed", second)
     assert changed and int(changed.group(1)) > 0, second
+
+
+@pytest.mark.parametrize(("toml", "expected"), [
+    ('[[sources]]\nname = "a"\nfeed = "http://x.org/f"\nevery = 30\n',
+     'sources[0] "a".every: 30 is not a duration; write a number and a unit in quotes, '
+     'e.g. every = "30m"'),
+    ('[digest]\nat = "7:30am"\n',
+     "digest.at: '7:30am' is not a time of day; write it as 24-hour HH:MM in quotes, "
+     'e.g. at = "07:30"'),
+    ('[database]\nurl = "newswatch.db"\n',
+     "database.url: 'newswatch.db' is not a database URL; write sqlite:///newswatch.db"),
+    ('[database]\nurl = "sqlite:///no/such/folder/n.db"\n',
+     "database.url: the folder {tmp}/no/such/folder does not exist; create it"),
+    ('[database]\nurl = "sqlite:///afile/n.db"\n', "database.url: the folder {tmp}/afile does not exist"),
+    ('[database]\nurl = "mongodb://host/db"\n', "unknown kind of database 'mongodb'"),
+])
+def test_config_mistakes_exit_2_with_the_expected_form(tmp_path: Path, toml: str, expected: str) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    path = tmp_path / "newswatch.toml"
+    path.write_text(toml, encoding="utf-8")
+    output = run("--config", str(path), "sources", expect=2)
+    assert expected.format(tmp=tmp_path) in output
+    assert not (tmp_path / "no").exists(), "the folder was created"
+
+
+def test_a_file_that_is_not_a_database_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "notes.db").write_text("shopping list\n" * 200)
+    path = tmp_path / "newswatch.toml"
+    path.write_text('[database]\nurl = "sqlite:///notes.db"\n', encoding="utf-8")
+    output = run("--config", str(path), "matches", expect=2)
+    assert "database.url: cannot open sqlite:///" in output and "file is not a database" in output
+    assert "Traceback" not in output
+
+
+def test_unknown_topic_or_source_exits_2_listing_the_known_names(demo: Path) -> None:
+    config = str(demo / "newswatch.toml")
+    output = run("--config", config, "matches", "--topic", "ai-policy", expect=2)
+    assert "no topic named 'ai-policy' (topics: ai-research-policy)" in output
+    output = run("--config", config, "matches", "--source", "nope", expect=2)
+    assert "no source named 'nope' (sources: " in output and "hangyeol" in output
+
+
+def test_config_may_follow_the_command(demo: Path) -> None:
+    config = str(demo / "newswatch.toml")
+    assert json.loads(run("matches", "--format", "json", "--config", config)) == json.loads(
+        run("--config", config, "matches", "--format", "json"))
+
+
+def test_one_set_of_output_options() -> None:
+    formats = {name: next((p.type.choices for p in command.params if p.name == "fmt"), None)
+               for name, command in cli.commands.items()}
+    for name in ("crawl", "sources", "matches"):
+        assert list(formats[name]) == ["table", "json", "csv"], name
+    for name in ("show", "explain", "extract", "evaluate"):
+        assert list(formats[name]) == ["text", "json"], name
+
+
+def test_evaluate_takes_format_json() -> None:
+    report = json.loads(run("evaluate", str(Path(__file__).parent / "data" / "dev-articles.jsonl"),
+                            "--format", "json"))
+    assert set(report["metrics"]) >= {"ko", "en"}
+    assert "does not exist" in run("evaluate", "missing.jsonl", expect=2)
