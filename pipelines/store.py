@@ -57,9 +57,7 @@ class StorePipeline:
         item.article_id = article_id
         remember(self.store, item)
         self.stats.inc_value("store/stored")
-        matched = [s for s in item.scores if s.matched]
-        for score in matched:
-            self.stats.inc_value(f"classify/matched/{score.topic}")
+        matched = [s for s in item.scores if s.matched]  # counted by the classify stage
         logger.info("[%s] stored #%d %s%s", item.source, article_id, item.title or item.url,
                     f" (matches {', '.join(s.topic for s in matched)})" if matched else "")
         return item

@@ -295,3 +295,13 @@ def test_user_defined_topic_works_end_to_end(tmp_path: Path, fresh_portal: Porta
     assert all(row["topic"] == "heatwave" for row in rows)
     both = json.loads(newswatch(config, "matches", "--format", "json").stdout)
     assert {row["topic"] for row in both} == {"heatwave", "ai-research-policy"}
+
+
+def test_matches_are_counted_once_per_article(crawl: Crawl) -> None:
+    for name, stats in crawl.rows("SELECT s.name, r.stats FROM crawl_runs r JOIN sources s "
+                                  "ON s.id = r.source_id WHERE r.id IN (SELECT MIN(id) FROM "
+                                  "crawl_runs GROUP BY source_id)"):
+        counted = json.loads(stats).get("classify/matched/ai-research-policy", 0)
+        (stored,) = crawl.rows("SELECT COUNT(*) FROM matches m JOIN articles a ON a.id = m.article_id "
+                               "JOIN sources s ON s.id = a.source_id WHERE s.name = ?", name)[0]
+        assert counted == stored, f"{name}: {counted} counted, {stored} stored"
