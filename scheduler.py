@@ -113,7 +113,7 @@ def sources(ctx: click.Context, fmt: str) -> None:
     store.sync_sources(config.sources)
     rows = source_rows(store, config)
     click.echo(render(rows, fmt, ["name", "articles", "last_run", "last_status", "failures",
-                                  "health", "last_error"]))
+                                  "health", "last_error", "kind", "url"]))
 
 
 @cli.command()
@@ -217,7 +217,7 @@ def matches(ctx: click.Context, since: str, topic: str | None, source: str | Non
         for row in data:
             row["also_in"] = [place["source"] for place in row["also_in"]]
             row["date"] = (row["published"] or row["first_seen"]).strftime("%m-%d")
-    columns = ["id", "score", "topic", "source", "date", "title", "also_in"]
+    columns = ["id", "score", "topic", "source", "date", "title", "also_in", "url"]
     if len({row["topic"] for row in data}) <= 1:
         columns.remove("topic")
     if fmt == "csv":

@@ -127,7 +127,7 @@ def test_matches_filters_and_formats(demo: Path) -> None:
     stored = json.loads(run("--config", config, "matches", "--format", "json"))
     for row in stored:
         line = next(line for line in table.splitlines() if line.startswith(f"{row['id']} "))
-        assert row["title"] in line, table
+        assert row["title"] in line and row["url"] in line, table
         assert ", ".join(place["source"] for place in row["also_in"]) in line, table
     assert "hidden" not in table, table
     rows = list(csv.DictReader(io.StringIO(run("--config", config, "matches", "--format", "csv"))))
