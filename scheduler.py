@@ -101,7 +101,7 @@ def sources(ctx: click.Context, fmt: str) -> None:
     store.sync_sources(config.sources)
     rows = source_rows(store, config)
     click.echo(render(rows, fmt, ["name", "articles", "last_run", "last_status", "failures",
-                                  "health", "last_error"]))
+                                  "health", "last_error", "kind", "url"]))
 
 
 @cli.command()
@@ -213,7 +213,7 @@ def matches(ctx: click.Context, since: str, topic: str | None, source: str | Non
             row["date"] = (row["published"] or row["first_seen"]).strftime("%m-%d")
             if fmt == "table" and row["label"]:
                 row["score"] = f"{row['score']:.2f}*"
-    columns = ["id", "score", "topic", "source", "date", "title", "also_in"]
+    columns = ["id", "score", "topic", "source", "date", "title", "also_in", "url"]
     if len({row["topic"] for row in data}) <= 1:
         columns.remove("topic")
     if fmt == "csv":
