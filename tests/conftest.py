@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,16 @@ import pytest
 from tests.portal.server import Portal, start_portal
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """The command line configures the root logger when a test runs it in-process (CliRunner):
+    put it back, so its handler does not write every later test's log lines to the terminal."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    yield
+    root.handlers[:], root.level = saved
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from rich.console import Console
@@ -14,12 +14,9 @@ from crawler.progress import CrawlProgress
 
 
 @pytest.fixture
-def stderr(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
-    """What reached sys.stderr so far, with the root logger's handlers put back afterwards."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    yield lambda: capsys.readouterr().err
-    root.handlers[:], root.level = saved
+def stderr(capsys: pytest.CaptureFixture[str]) -> Callable[[], str]:
+    """What reached sys.stderr so far (conftest puts the root logger back afterwards)."""
+    return lambda: capsys.readouterr().err
 
 
 def test_log_lines_go_through_the_live_display(stderr: Callable[[], str]) -> None:
