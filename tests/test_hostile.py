@@ -250,3 +250,35 @@ def test_a_feed_whose_entities_explode_stores_no_article(tmp_path: Path, fresh_p
     assert rows(tmp_path, "SELECT COUNT(*) FROM articles") == [(0,)]
     ((stats,),) = rows(tmp_path, "SELECT stats FROM crawl_runs")
     assert json.loads(stats)["clean/dropped/repetitive"] == 1
+
+
+# -- a first crawl that fails ---------------------------------------------------------------------
+
+
+def test_failures_name_their_cause_in_one_line_each(tmp_path: Path, fresh_portal: Portal) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    fresh_portal.route("/hostile/forbidden.xml", lambda _p, _h: Reply(403, b"no robots here"))
+    fresh_portal.serve("/private/feed.xml", rss("{base}/kr/article/1001"), "application/rss+xml")
+    config = write_config(tmp_path, [
+        {"name": "dns", "feed": "http://feeds.newswatch-test.invalid/rss.xml"},
+        {"name": "refused", "feed": f"http://127.0.0.1:{closed}/rss.xml"},
+        {"name": "forbidden", "feed": fresh_portal.url_for("/hostile/forbidden.xml")},
+        {"name": "robots", "feed": fresh_portal.url_for("/private/feed.xml")},
+    ])
+    result = newswatch(config, "crawl", "--format", "json")
+    errors = {r["source"]: r["error"] for r in json.loads(result.stdout)}
+    assert errors["dns"].startswith("DNS lookup failed for feeds.newswatch-test.invalid")
+    assert errors["refused"].startswith(f"connection refused by 127.0.0.1:{closed}")
+    assert errors["forbidden"].startswith("HTTP 403 Forbidden from ")
+    assert errors["robots"].startswith("robots.txt of 127.0.0.1 forbids ")
+    assert "Traceback" not in result.stderr
+    failures = [line for line in result.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert len(failures) == 4, result.stderr
+    health = {r["name"]: (r["last_status"], r["health"])
+              for r in json.loads(newswatch(config, "sources", "--format", "json").stdout)}
+    assert all(status == "failed" and text == "failing 1 round in a row"
+               for status, text in health.values()), health
