@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 from datetime import datetime
@@ -14,6 +15,7 @@ from pipelines.encoding import decode_html
 from pipelines.extract import Extracted, extract_article
 
 PAGES = Path(__file__).parent / "pages"
+DEMO = Path(__file__).parent.parent / "crawler" / "data" / "demo"
 META = json.loads((PAGES / "meta.json").read_text(encoding="utf-8"))
 PAGE_FILES = sorted(path.relative_to(PAGES).as_posix() for path in PAGES.glob("*/*.html"))
 EXPECTED_KEYS = {"article", "author", "canonical_url", "language", "published", "title", "with", "without"}
@@ -159,6 +161,52 @@ def test_json_ld_body_completes_a_paywall_teaser() -> None:
     assert "Google DeepMind chief executive Demis Hassabis and Elon Musk." in result.text
     assert "Subscribe to read the rest" not in result.text
     assert "another story" not in result.text
+
+
+_BLOCKS_PAGE = DEMO / "news" / "story" / "korea-germany-ai-research-pact.html.gz"
+_BLOCKS_URL = "https://globalwire.example/news/story/korea-germany-ai-research-pact"
+_RELATED = [
+    {
+        "headline": f"Other story number {n} about markets, weather and sport",
+        "url": f"/news/story/other-{n}",
+        "text": f"Summary of other story number {n}: ministers, traders and forecasters reacted on Tuesday "
+        "to news that has nothing to do with the research centres in Daejeon and Munich.",
+    }
+    for n in range(12)
+]
+
+
+def test_next_data_body_given_as_a_list_of_blocks_is_read_whole() -> None:
+    """`story.body` is a list of {"type": "paragraph", "text": ...}: all six, not the longest one."""
+    result = extract_article(gzip.decompress(_BLOCKS_PAGE.read_bytes()), _BLOCKS_URL)
+    lines = result.text.split("\n")
+    assert len(lines) == 6, result.text
+    assert lines[0].startswith("South Korea and Germany signed an agreement on Tuesday to co-fund two joint")
+    assert lines[-1] == (
+        "The first researchers are expected to move into temporary space at existing institutes early "
+        "next year, while permanent buildings are designed."
+    )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"relatedContent": _RELATED},
+        {"storyCards": {"content": _RELATED}},
+        {"moreStories": {"body": _RELATED}},
+    ],
+    ids=["related-key", "cards-with-headlines", "more-stories-key"],
+)
+def test_block_lists_of_other_stories_are_not_the_body(extra: dict[str, Any]) -> None:
+    """Summaries of related stories, longer together than the story, must not become its body."""
+    html = gzip.decompress(_BLOCKS_PAGE.read_bytes()).decode()
+    assert sum(len(item["text"]) for item in _RELATED) > 1500
+    state = json.dumps(extra)[1:-1]
+    html = html.replace('"pageProps": {', '"pageProps": {' + state + ", ", 1)
+    result = extract_article(html, _BLOCKS_URL)
+    assert "other story number" not in result.text
+    assert result.text.startswith("South Korea and Germany signed an agreement on Tuesday")
+    assert result.text.endswith("while permanent buildings are designed.")
 
 
 _PARAGRAPH = (
