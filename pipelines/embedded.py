@@ -1,14 +1,15 @@
 """Article bodies that pages ship as data: JSON-LD `articleBody` and client-side framework state.
 
 Client-rendered portals (Next.js, Arc's Fusion) and paywalled pages put the full text only in
-embedded JSON; the clean stage reads it from here when the HTML yields less.
+embedded JSON; the clean stage reads it from here when the HTML yields less. Next.js App Router
+pages stream theirs as React Server Components data instead: pipelines/flight.py reads that.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lxml.html import HtmlElement
@@ -90,9 +91,14 @@ def json_ld_author(linked: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def embedded_body(tree: HtmlElement, linked: list[dict[str, Any]]) -> str:
-    """The longest plausible article body in JSON-LD or client-side framework state."""
+def embedded_body(tree: HtmlElement, linked: list[dict[str, Any]], more: Iterable[str] = ()) -> str:
+    """The longest plausible article body in JSON-LD, client-side framework state or `more`.
+
+    `more` are bodies found elsewhere (HTML fragments or text), such as the paragraphs of a
+    Next.js App Router page's flight data.
+    """
     candidates = [body for item in linked if isinstance(body := item.get("articleBody"), str)]
+    candidates.extend(more)
     for script in tree.iterfind(".//script"):
         source = script.text or ""
         if script.get("type") == "application/json" or script.get("id") == "__NEXT_DATA__":
@@ -105,7 +111,7 @@ def embedded_body(tree: HtmlElement, linked: list[dict[str, Any]]) -> str:
             except (ValueError, RecursionError):
                 continue
             candidates.extend(state_bodies(state))
-    texts = (_html_text(candidate) for candidate in candidates if len(candidate) >= MIN_BODY)
+    texts = (html_text(candidate) for candidate in candidates if len(candidate) >= MIN_BODY)
     return max((text for text in texts if _plausible(text)), key=len, default="")
 
 
@@ -181,7 +187,7 @@ def confirmed_length(text: str, embedded: str) -> int:
     return confirmed
 
 
-def _html_text(value: str) -> str:
+def html_text(value: str) -> str:
     """Text of an HTML fragment from JSON, one paragraph per line."""
     if "<" in value:
         value = remove_tags(_BLOCK_END.sub("\n", remove_tags_with_content(value, ("script", "style"))))
