@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from lxml.etree import XPath
@@ -25,6 +25,10 @@ from pipelines.embedded import (
     tidy,
 )
 from pipelines.encoding import decode_html
+from pipelines.flight import read_flight
+
+if TYPE_CHECKING:
+    from pipelines.flight import FlightArticle
 
 LOGGER = logging.getLogger(__name__)
 
@@ -80,6 +84,9 @@ _ENGLISH_WORDS = re.compile(r"\b(?:the|and|of|to|in|is|that|for|with|was)\b", re
 
 # Compiled once: tree.xpath() compiles its expression on every call.
 _DATE_PUBLISHED = XPath('//*[@itemprop="datePublished"]')
+_DECLARED_TITLE = XPath(
+    'boolean(//title[normalize-space()] | //meta[@property="og:title" or @name="twitter:title"][@content])'
+)
 _CANONICAL = (XPath('//link[@rel="canonical"]/@href'), XPath('//meta[@property="og:url"]/@content'))
 # The text nodes html2txt may keep: those of its first <body>, outside scripts and styles, which
 # it always deletes (their text is all of their content: the HTML parser reads it as raw text).
@@ -135,13 +142,19 @@ def _extract(body: bytes | str, url: str, content_type: str | None, language_hin
     document = bare_extraction(tree, url=url or metadata.url, **_PRECISE)
     text = tidy(document.text) if document else ""
     linked = list(json_ld_articles(tree))
-    embedded = embedded_body(tree, linked)
+    # App Router pages stream their tree as flight data; the substring test spares all others a pass.
+    flight = read_flight(tree) if "__next_f" in html else None
+    embedded = embedded_body(tree, linked, flight.bodies if flight else ())
     confirmed = confirmed_length(text, embedded) if embedded else 0  # most pages embed no body
     if len(embedded) > _EMBEDDED_GAIN * confirmed and (confirmed or len(text) < MIN_BODY):
         text = embedded
     else:
         text = _recall_retry(tree, url, text)
     title = metadata.title or first_value(linked, "headline")
+    if flight and flight.title and not _DECLARED_TITLE(tree):
+        # With no <title> or og:title, trafilatura guesses from the HTML's headings: on an App Router
+        # shell those are the ranking box's or the logo's. The flight tree's <h1> is the article's.
+        title = first_value(linked, "headline") or flight.title
     if _not_an_article(title, text):
         text = ""
     language = _language(language_hint, tree, text or title or "")
@@ -149,7 +162,7 @@ def _extract(body: bytes | str, url: str, content_type: str | None, language_hin
     return Extracted(
         title=title,
         text=text,
-        published=_published(tree, html, linked, metadata.date, zone),
+        published=_published(tree, html, linked, flight, metadata.date, zone),
         author=metadata.author or json_ld_author(linked) or _byline(text),
         language=language,
         canonical_url=_canonical_url(tree, url),
@@ -252,11 +265,16 @@ def _language_code(tag: str) -> str:
 
 
 def _published(
-    tree: HtmlElement, html: str, linked: list[Any], date_only: str | None, zone: tzinfo | None
+    tree: HtmlElement,
+    html: str,
+    linked: list[Any],
+    flight: FlightArticle | None,
+    date_only: str | None,
+    zone: tzinfo | None,
 ) -> datetime | None:
     """The first candidate with a time of day, else the first date; trafilatura's day last."""
     first_date = None
-    for value in _date_candidates(tree, html, linked):
+    for value in _date_candidates(tree, html, linked, flight):
         parsed = parse_date(value, zone)
         if parsed is None:
             continue
@@ -266,8 +284,11 @@ def _published(
     return first_date or parse_date(date_only, zone)
 
 
-def _date_candidates(tree: HtmlElement, html: str, linked: list[Any]) -> Iterator[str]:
-    """Publication dates the page states, most authoritative first: meta tags, microdata, JSON-LD."""
+def _date_candidates(
+    tree: HtmlElement, html: str, linked: list[Any], flight: FlightArticle | None
+) -> Iterator[str]:
+    """Publication dates the page states, most authoritative first: meta tags, microdata, JSON-LD,
+    flight data, then "입력 ..." lines in the HTML."""
     metas: dict[str, str] = {}
     for meta in tree.iterfind(".//meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
@@ -277,6 +298,7 @@ def _date_candidates(tree: HtmlElement, html: str, linked: list[Any]) -> Iterato
     for element in _DATE_PUBLISHED(tree):
         yield element.get("content") or element.get("datetime") or element.text_content()[:100]
     yield from (v for item in linked if isinstance(v := item.get("datePublished"), str))
+    yield from flight.dates if flight else ()
     labelled = (match.group(1) for match in _LABELLED_DATE.finditer(html))
     yield from (value for value in labelled if _HAS_TIME.search(value))
 

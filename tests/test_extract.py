@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipelines import extract
 from pipelines.encoding import decode_html
 from pipelines.extract import Extracted, extract_article
 
 PAGES = Path(__file__).parent / "pages"
+DEMO = Path(__file__).parent.parent / "crawler" / "data" / "demo"
 META = json.loads((PAGES / "meta.json").read_text(encoding="utf-8"))
 PAGE_FILES = sorted(path.relative_to(PAGES).as_posix() for path in PAGES.glob("*/*.html"))
 EXPECTED_KEYS = {"article", "author", "canonical_url", "language", "published", "title", "with", "without"}
@@ -161,6 +165,88 @@ def test_json_ld_body_completes_a_paywall_teaser() -> None:
     assert "another story" not in result.text
 
 
+_BLOCKS_PAGE = DEMO / "news" / "story" / "korea-germany-ai-research-pact.html.gz"
+_BLOCKS_URL = "https://globalwire.example/news/story/korea-germany-ai-research-pact"
+_RELATED = [
+    {
+        "headline": f"Other story number {n} about markets, weather and sport",
+        "url": f"/news/story/other-{n}",
+        "text": f"Summary of other story number {n}: ministers, traders and forecasters reacted on Tuesday "
+        "to news that has nothing to do with the research centres in Daejeon and Munich.",
+    }
+    for n in range(12)
+]
+
+
+def test_next_data_body_given_as_a_list_of_blocks_is_read_whole() -> None:
+    """`story.body` is a list of {"type": "paragraph", "text": ...}: all six, not the longest one."""
+    result = extract_article(gzip.decompress(_BLOCKS_PAGE.read_bytes()), _BLOCKS_URL)
+    lines = result.text.split("\n")
+    assert len(lines) == 6, result.text
+    assert lines[0].startswith("South Korea and Germany signed an agreement on Tuesday to co-fund two joint")
+    assert lines[-1] == (
+        "The first researchers are expected to move into temporary space at existing institutes early "
+        "next year, while permanent buildings are designed."
+    )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"relatedContent": _RELATED},
+        {"storyCards": {"content": _RELATED}},
+        {"moreStories": {"body": _RELATED}},
+    ],
+    ids=["related-key", "cards-with-headlines", "more-stories-key"],
+)
+def test_block_lists_of_other_stories_are_not_the_body(extra: dict[str, Any]) -> None:
+    """Summaries of related stories, longer together than the story, must not become its body."""
+    html = gzip.decompress(_BLOCKS_PAGE.read_bytes()).decode()
+    assert sum(len(item["text"]) for item in _RELATED) > 1500
+    state = json.dumps(extra)[1:-1]
+    html = html.replace('"pageProps": {', '"pageProps": {' + state + ", ", 1)
+    result = extract_article(html, _BLOCKS_URL)
+    assert "other story number" not in result.text
+    assert result.text.startswith("South Korea and Germany signed an agreement on Tuesday")
+    assert result.text.endswith("while permanent buildings are designed.")
+
+
+_RSC_PAGE = "rsc-portal/ondevice-ai-chips_2024_05_28.html"
+
+
+def test_flight_h1_is_the_title_when_the_page_declares_none() -> None:
+    """Without <title> or og:title, trafilatura would take the shell's ranking heading."""
+    html = (PAGES / _RSC_PAGE).read_text(encoding="utf-8")
+    html = re.sub(r"<title>.*?</title>|<meta property=\"og:title\"[^>]*>", "", html)
+    result = extract_article(html, META[_RSC_PAGE]["url"])
+    assert result.title == _expected(_RSC_PAGE)["title"]
+    assert result.text.startswith("산업통상자원부는 28일")
+
+
+def test_server_rendered_app_router_page_keeps_its_html_text() -> None:
+    """Most App Router pages render the article into the HTML too: the flight copy changes nothing."""
+    html = (PAGES / _RSC_PAGE).read_text(encoding="utf-8")
+    flight_only = extract_article(html, META[_RSC_PAGE]["url"])
+    paragraphs = "".join(f"<p>{line}</p>" for line in flight_only.text.split("\n"))
+    bailout = '<!--$!--><template data-dgst="BAILOUT_TO_CLIENT_SIDE_RENDERING"></template><!--/$-->'
+    assert bailout in html
+    rendered = html.replace(bailout, f"<article><h1>{flight_only.title}</h1>{paragraphs}</article>")
+    text = extract_article(rendered, META[_RSC_PAGE]["url"]).text
+    assert text.endswith(flight_only.text)  # trafilatura keeps the <h1> of the HTML above it
+    assert text.count(flight_only.text.split("\n")[0]) == 1
+
+
+def test_pages_without_flight_data_skip_the_flight_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flight parse costs nothing on the pages that send none (nearly all of them)."""
+
+    def refuse(tree: object) -> None:
+        raise AssertionError("read_flight ran on a page without self.__next_f")
+
+    monkeypatch.setattr(extract, "read_flight", refuse)
+    assert _extract("korean-portal/ai-frontier-lab_2024_05_28.html").text
+    assert _extract("nextjs-portal/ai-basic-act_2024_05_29.html").text
+
+
 _PARAGRAPH = (
     "<p>The committee approved the research funding plan on {n} after a long debate about "
     "oversight, compute budgets and the role of university laboratories.</p>"
@@ -184,6 +270,10 @@ _JUNK = {
     "bad-json-ld": b'<html><head><script type="application/ld+json">{"@graph": [1, "x", null, '
     b'{"articleBody": 5, "author": [null, 3, {"name": 7}], "datePublished": ["2024"]}]}'
     b"</script></head><body><p>hi</p></body></html>",
+    "flight-loop": b"<html><body><script>(self.__next_f=self.__next_f||[]).push([0])</script><script>"
+    b'self.__next_f.push([1,"0:[\\"$\\",\\"p\\",null,{\\"children\\":[\\"$L0\\",\\"$L0\\"]}]\\n1:T9,"])'
+    b'</script><script>self.__next_f.push([3,"!!not base64"])</script><script>self.__next_f.push([1,'
+    b"</script></body></html>",
     "bad-state": b'<html><body><script>window.__INITIAL_STATE__ = {"a": [{"content": [null, '
     b'{"type": "text", "content": 5}]}]</script><script>__X__ = {broken</script>'
     b'<script id="__NEXT_DATA__" type="application/json">[[[[</script></body></html>',
