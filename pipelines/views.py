@@ -53,8 +53,9 @@ def format_scores(scores: list[dict[str, Any]]) -> str:
             evidence = reason.get("evidence", "")
             term = reason.get("term")
             alias = f" = {term}" if term and term != evidence else ""
+            context = f"  ({reason['context']})" if reason.get("context") else ""
             lines.append(f"  {reason.get('weight', 0):+.2f}  {reason.get('feature', '?'):<12} "
-                         f"{evidence}{alias}  [{reason.get('where', '')}]")
+                         f"{evidence}{alias}  [{reason.get('where', '')}]{context}")
     return "\n".join(lines) if lines else "(no topics)"
 
 
