@@ -199,16 +199,17 @@ class _Hit:
 
 
 class _Matches:
-    """Every group's matches in one article, found once and only when asked for.
+    """Every group's matches in one article, found once and only where asked for.
 
-    Scoring groups ask for their own; a context condition asks for the cue groups it names, so a
-    context group costs nothing on an article with no conditional match.
+    A scoring group is searched in the whole article; a context group only in the sentences of
+    conditional matches, so it costs little, and nothing on an article without one.
     """
 
     def __init__(self, doc: _Doc, matchers: Sequence[GroupMatcher]) -> None:
         self._doc = doc
         self._matchers = {m.name: m for m in matchers}
         self._found: dict[str, list[tuple[int, int, CompiledTerm]]] = {}
+        self._in_sentence: dict[tuple[str, int], list[tuple[int, int, CompiledTerm]]] = {}
 
     def __call__(self, name: str) -> list[tuple[int, int, CompiledTerm]]:
         if name not in self._found:
@@ -216,26 +217,52 @@ class _Matches:
             self._found[name] = matcher.find(self._doc.doc, self._doc.folded) if matcher else []
         return self._found[name]
 
+    def found(self, name: str) -> bool:
+        """Whether the group's matches in the whole article are known (or cost nothing to know)."""
+        matcher = self._matchers.get(name)
+        return matcher is None or name in self._found or matcher.group.mode != "context"
+
+    def within(self, name: str, low: int, high: int) -> list[tuple[int, int, CompiledTerm]]:
+        """The group's matches between `low` and `high` (one sentence), sorted by start."""
+        matcher = self._matchers.get(name)
+        if matcher is None:
+            return []
+        if name in self._found or matcher.group.mode != "context":
+            return [m for m in self(name) if m[1] > low and m[0] < high]
+        key = (name, low)
+        if key not in self._in_sentence:
+            self._in_sentence[key] = matcher.find(self._doc.doc, self._doc.folded, low, high)
+        return self._in_sentence[key]
+
 
 def _judge(doc: _Doc, start: int, end: int, context: Context, matches: _Matches) -> tuple[bool, str]:
-    """Whether a conditional match counts, and why: the closest cue in its sentence decides."""
+    """Whether a conditional match counts, and why: the closest cue in its sentence decides.
+
+    Without a `near` cue in the sentence a match that needs one cannot count, so `unless_near`
+    cues are then looked for only to explain, and only in groups already matched: a context group
+    is not searched for that (amounts without a funding word are common and would each search).
+    """
     low, high = doc.sentence(start)
     best: tuple[int, int, str, int, int] | None = None  # (distance, near?, group, start, end)
-    for name in context.groups:
+    lost = False
+    for name in context.groups:  # near groups first
+        if name in context.unless and best is None and context.near and not context.alone:
+            lost = True
+        if lost and not matches.found(name):
+            continue
         rank = 1 if name in context.near else 0  # on a tie the "unless" cue wins
-        for cue_start, cue_end, _ in matches(name):
-            if cue_end <= low:
-                continue
-            if cue_start >= high:
-                break
+        for cue_start, cue_end, _ in matches.within(name, low, high):
             distance = max(cue_start - end, start - cue_end, 0)
             if best is None or (distance, rank) < best[:2]:
                 best = (distance, rank, name, cue_start, cue_end)
     if best is None:
-        cues = " or ".join(context.groups)
+        cues = " or ".join(context.near if lost else context.groups)
         return context.alone, f"no {cues} in its sentence" + ("; counts alone" if context.alone else "")
     _, rank, name, cue_start, cue_end = best
-    return bool(rank), f'closest cue "{doc.doc[cue_start:cue_end]}" ({name})'
+    cue = f'"{doc.doc[cue_start:cue_end]}" ({name})'
+    if lost:
+        return False, f"no {' or '.join(context.near)} in its sentence, but {cue}"
+    return bool(rank), f"closest cue {cue}"
 
 
 def _group_hits(

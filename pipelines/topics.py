@@ -203,10 +203,11 @@ class CompiledTerm:
 class Alternative:
     """One surface form, searched on its own so a cheap substring test can skip it."""
 
-    anchor: str | None  # a substring every match contains; None for a regex (always searched)
+    anchor: str | None  # a substring every match contains; None: always searched
     fold: bool  # search the lower-cased text
     regex: re.Pattern[str]
     term: CompiledTerm
+    written_as_regex: bool = False  # a "re:" entry, which loses ties to a listed literal
 
 
 @dataclass(frozen=True)
@@ -221,15 +222,25 @@ class GroupMatcher:
     group: TermGroup
     alternatives: tuple[Alternative, ...]
 
-    def find(self, text: str, folded: str) -> list[tuple[int, int, CompiledTerm]]:
-        """Non-overlapping matches, leftmost-longest: "AI 반도체" is one match, not "AI" and more."""
+    def find(
+        self, text: str, folded: str, start: int = 0, end: int | None = None
+    ) -> list[tuple[int, int, CompiledTerm]]:
+        """Non-overlapping matches, leftmost-longest: "AI 반도체" is one match, not "AI" and more.
+
+        `start` and `end` limit the search to a part of the text (lookbehinds still see before it).
+        """
+        end = len(text) if end is None else end
+        # The substring tests look at the part only; `in` on a slice is faster than str.find bounds.
+        part, folded_part = (text, folded) if not start and end == len(text) else (
+            text[start:end], folded[start:end])
         spans = []
         for alt in self.alternatives:
             haystack = folded if alt.fold else text
-            if alt.anchor is not None and alt.anchor not in haystack:
+            if alt.anchor is not None and alt.anchor not in (folded_part if alt.fold else part):
                 continue
-            regex = alt.anchor is None
-            spans.extend((m.start(), m.end(), regex, alt.term) for m in alt.regex.finditer(haystack))
+            regex = alt.written_as_regex
+            found = alt.regex.finditer(haystack, start, end)
+            spans.extend((m.start(), m.end(), regex, alt.term) for m in found)
         # On a tie a listed literal beats a regex, so an alias keeps its canonical name.
         spans.sort(key=lambda span: (span[0], span[0] - span[1], span[2]))
         kept, end = [], -1
@@ -326,6 +337,30 @@ def _literal(variant: str) -> tuple[str, bool, str]:
     return body, fold, max(pieces, key=len)
 
 
+def _regex_anchor(compiled: re.Pattern[str]) -> str | None:
+    """The longest run of plain characters that every match of a ``re:`` entry contains, or None.
+
+    A regex with one ("research" in the public-institute pattern) is skipped by a substring test
+    on articles without it, as literal terms are. Read from Python's own parse of the pattern:
+    only characters in the pattern's main sequence (not in a branch, repeat, group or assertion)
+    count. ``re._parser`` is private, so anything unexpected gives no anchor, never a wrong one.
+    """
+    try:
+        parsed = re._parser.parse(compiled.pattern, compiled.flags)  # type: ignore[attr-defined]
+        if parsed.state.flags & re.IGNORECASE:
+            return None
+        best, run = "", ""
+        for op, value in parsed.data:
+            if op is re._parser.LITERAL:  # type: ignore[attr-defined]
+                run += chr(value)
+            else:
+                best, run = max(best, run, key=len), ""
+        best = max(best, run, key=len)
+    except Exception:  # an optimisation only: anything unexpected means always searching
+        return None
+    return best or None
+
+
 def _guard_start(body: str) -> str:
     """`body` matching only where no Latin letter or digit comes before it.
 
@@ -359,7 +394,8 @@ def _compile_group(name: str, group: TermGroup, language: str | None) -> GroupMa
             for variant in variants:
                 if variant.startswith("re:"):
                     pattern, fold = _regex(variant[3:])
-                    alternatives.append(Alternative(None, fold, re.compile(pattern), term))
+                    compiled = re.compile(pattern)
+                    alternatives.append(Alternative(_regex_anchor(compiled), fold, compiled, term, True))
                 else:
                     pattern, fold, anchor = _literal(variant)
                     alternatives.append(Alternative(anchor, fold, re.compile(pattern), term))

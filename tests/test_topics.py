@@ -212,10 +212,10 @@ def _launch_reasons(text: str, topic: Topic) -> list[tuple[str, str, str | None]
         ("The ministry launched a plan with Acme.",
          [("ignored:launch", "launched", 'closest cue "ministry" (public)')]),
         ("Acme launched it at a government fair.", [("launch", "launched", 'closest cue "Acme" (company)')]),
-        ("They launched it.", [("ignored:launch", "launched", "no company or public in its sentence")]),
+        ("They launched it.", [("ignored:launch", "launched", "no company in its sentence")]),
+        ("The ministry launched it.", [("ignored:launch", "launched", "no company in its sentence")]),
         # The cue must be in the same sentence; a full stop before a lower-case word does not end one.
-        ("Acme said so. Then it launched.", [("ignored:launch", "launched",
-                                              "no company or public in its sentence")]),
+        ("Acme said so. Then it launched.", [("ignored:launch", "launched", "no company in its sentence")]),
         ("Acme Inc. launched it.", [("launch", "launched", 'closest cue "Acme" (company)')]),
         ("Its debut was quiet.", [("launch", "debut", "no company in its sentence; counts alone")]),
     ],
@@ -245,3 +245,27 @@ def test_case_insensitive_regex_searches_the_lower_cased_text():
     (matcher,) = topic.matchers(None)
     text = "A NATIONAL Lab opened."
     assert [(s, e) for s, e, _ in matcher.find(text, text.lower())] == [(2, 14)]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "anchor", "text"),
+    [
+        (r"re:(?:national|state)\s+(?:[a-z]+\s+){0,3}?research\s+lab", "research",
+         "a national ai research lab"),
+        (r"re:(?i)national\s+lab", "national", "A NATIONAL Lab"),
+        (r"re:한국[가-힣]{2,12}연구원", "연구원", "한국전자통신연구원이"),
+        (r"re:(?i:million)\s+won", "won", "2 Million won"),
+        (r"re:[0-9]+\s?억원", "억원", "300억원"),
+        (r"re:(?:the|a)\s+bill", "bill", "the bill"),
+        (r"re:[$€][0-9]+", None, "$5"),
+    ],
+)
+def test_regex_entries_get_an_anchor_that_every_match_contains(pattern, anchor, text):
+    topic = Topic(TopicConfig(name="probe", terms={"t": {"sets": [{"match": [pattern]}]}}))
+    (matcher,) = topic.matchers(None)
+    (alternative,) = matcher.alternatives
+    assert alternative.anchor == anchor
+    found = matcher.find(text, text.lower())
+    assert found, f"{pattern} should match {text!r}"
+    haystack = text.lower() if alternative.fold else text
+    assert all(anchor is None or anchor in haystack[s:e] for s, e, _ in found)
