@@ -17,19 +17,23 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelines.topics import GroupMatcher, Topic
+    from pipelines.topics import CompiledTerm, Context, GroupMatcher, Topic
 
 # A required group with no evidence counts as if its strength were FLOOR: low enough that the
 # other groups cannot make up for it, which is what turns "require" into an AND.
 FLOOR = 0.03
 _LN_FLOOR = math.log(FLOOR)
 _MAX_REASONS = 40
+_MAX_IGNORED = 10
 # A labeled example teaches only if its own score was wrong or within this of the threshold.
 _MARGIN = 0.25
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _LATIN = re.compile(r"[A-Za-z]")
 _SENTENCE_END = re.compile(r"[.!?。](?=[\s\"'”’)\]]|$)|\n")
+# Sentence ends for context conditions: unlike _SENTENCE_END, a full stop before a lower-case word
+# ("Samsung Electronics Co. launched") does not end the sentence, so the company stays beside its verb.
+_CLAUSE_END = re.compile(r"[.!?。][\"'”’)\]]*(?=\s+[^\sa-z]|\s*$)|\n")
 _SENTENCE_LINE = re.compile(r"(?:[.!?。][\"'”’)\]]*|다|요)$")
 _BULLET = re.compile(r"^\s*(?:[•·∙◦▪▫■□◆◇○●▶►▷※*+-]|\d{1,2}[.)]?\s*$)")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+|[\uac00-\ud7a3]+")
@@ -47,9 +51,12 @@ class Reason:
     """One piece of evidence and its signed contribution to the topic's log-odds.
 
     ``feature`` is the group (``ai``, ``actor``, ``business``...), ``example`` for a labeled article's
-    nudge, or ``missing:<group>`` for a required group with no evidence (weight 0: it moved nothing,
-    but it is why the score stayed low). ``term`` is the canonical name of an alias ("과학기술정보통신부"
-    for "MSIT"); ``where`` is title, lead, body, example, or article for whole-article features.
+    nudge, ``missing:<group>`` for a required group with no evidence (weight 0: it moved nothing,
+    but it is why the score stayed low), or ``ignored:<group>`` for a match its context stopped
+    (weight 0: "released" beside "the ministry" is not a product launch). ``term`` is the canonical
+    name of an alias ("과학기술정보통신부" for "MSIT"); ``where`` is title, lead, body, example, or
+    article for whole-article features. ``context`` says why a conditional match counted or not
+    (``closest cue "Samsung" (company)``).
     """
 
     feature: str
@@ -58,9 +65,13 @@ class Reason:
     weight: float
     term: str | None = None
     count: int = 1
+    context: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "weight": round(self.weight, 4)}
+        data = {**asdict(self), "weight": round(self.weight, 4)}
+        if self.context is None:
+            del data["context"]  # most reasons have none; stored JSON stays as it was
+        return data
 
 
 @dataclass
@@ -140,6 +151,7 @@ class _Doc:
             if self.doc[previous : m.start()].strip():
                 self._sentence_ends.append(m.end())
         self._leads: dict[int, int] = {}
+        self._clause_ends: list[int] | None = None
 
     def lead_end(self, sentences: int) -> int:
         """End of the first `sentences` sentences of the text, at most 500 characters in."""
@@ -148,6 +160,14 @@ class _Doc:
             end = ends[-1] if ends else len(self.doc)  # a short text is all lead
             self._leads[sentences] = min(end, self.lead_start + 500) if sentences else self.lead_start
         return self._leads[sentences]
+
+    def sentence(self, pos: int) -> tuple[int, int]:
+        """Start and end of the sentence (or title, or line) around `pos`, for context conditions."""
+        if self._clause_ends is None:
+            self._clause_ends = [m.end() for m in _CLAUSE_END.finditer(self.doc)]
+        i = bisect.bisect_right(self._clause_ends, pos)
+        start = self._clause_ends[i - 1] if i else 0
+        return start, self._clause_ends[i] if i < len(self._clause_ends) else len(self.doc)
 
     def is_list_line(self, pos: int) -> bool:
         i = bisect.bisect_right(self.line_starts, pos) - 1
@@ -174,30 +194,111 @@ class _Hit:
     where: str
     weight: float
     effective: float = 0.0
+    counted: bool = True  # False: its context stopped it; kept only to say so in the reasons
+    context: str | None = None
 
 
-def _group_hits(doc: _Doc, matcher: GroupMatcher, topic: Topic, lead_end: int) -> list[_Hit]:
-    """Every match of the group, each term's repeats counting 1, 1/2, 1/3...: mentions add up slowly."""
+class _Matches:
+    """Every group's matches in one article, found once and only where asked for.
+
+    A scoring group is searched in the whole article; a context group only in the sentences of
+    conditional matches, so it costs little, and nothing on an article without one.
+    """
+
+    def __init__(self, doc: _Doc, matchers: Sequence[GroupMatcher]) -> None:
+        self._doc = doc
+        self._matchers = {m.name: m for m in matchers}
+        self._found: dict[str, list[tuple[int, int, CompiledTerm]]] = {}
+        self._in_sentence: dict[tuple[str, int], list[tuple[int, int, CompiledTerm]]] = {}
+
+    def __call__(self, name: str) -> list[tuple[int, int, CompiledTerm]]:
+        if name not in self._found:
+            matcher = self._matchers.get(name)
+            self._found[name] = matcher.find(self._doc.doc, self._doc.folded) if matcher else []
+        return self._found[name]
+
+    def found(self, name: str) -> bool:
+        """Whether the group's matches in the whole article are known (or cost nothing to know)."""
+        matcher = self._matchers.get(name)
+        return matcher is None or name in self._found or matcher.group.mode != "context"
+
+    def within(self, name: str, low: int, high: int) -> list[tuple[int, int, CompiledTerm]]:
+        """The group's matches between `low` and `high` (one sentence), sorted by start."""
+        matcher = self._matchers.get(name)
+        if matcher is None:
+            return []
+        if name in self._found or matcher.group.mode != "context":
+            return [m for m in self(name) if m[1] > low and m[0] < high]
+        key = (name, low)
+        if key not in self._in_sentence:
+            self._in_sentence[key] = matcher.find(self._doc.doc, self._doc.folded, low, high)
+        return self._in_sentence[key]
+
+
+def _judge(doc: _Doc, start: int, end: int, context: Context, matches: _Matches) -> tuple[bool, str]:
+    """Whether a conditional match counts, and why: the closest cue in its sentence decides.
+
+    Without a `near` cue in the sentence a match that needs one cannot count, so `unless_near`
+    cues are then looked for only to explain, and only in groups already matched: a context group
+    is not searched for that (amounts without a funding word are common and would each search).
+    """
+    low, high = doc.sentence(start)
+    best: tuple[int, int, str, int, int] | None = None  # (distance, near?, group, start, end)
+    lost = False
+    for name in context.groups:  # near groups first
+        if name in context.unless and best is None and context.near and not context.alone:
+            lost = True
+        if lost and not matches.found(name):
+            continue
+        rank = 1 if name in context.near else 0  # on a tie the "unless" cue wins
+        for cue_start, cue_end, _ in matches.within(name, low, high):
+            distance = max(cue_start - end, start - cue_end, 0)
+            if best is None or (distance, rank) < best[:2]:
+                best = (distance, rank, name, cue_start, cue_end)
+    if best is None:
+        cues = " or ".join(context.near if lost else context.groups)
+        return context.alone, f"no {cues} in its sentence" + ("; counts alone" if context.alone else "")
+    _, rank, name, cue_start, cue_end = best
+    cue = f'"{doc.doc[cue_start:cue_end]}" ({name})'
+    if lost:
+        return False, f"no {' or '.join(context.near)} in its sentence, but {cue}"
+    return bool(rank), f"closest cue {cue}"
+
+
+def _group_hits(
+    doc: _Doc, matcher: GroupMatcher, topic: Topic, lead_end: int, matches: _Matches
+) -> list[_Hit]:
+    """Every match of the group, each term's repeats counting 1, 1/2, 1/3...: mentions add up slowly.
+
+    A match its context stops is kept, uncounted, so the reasons can say why it did not count.
+    """
     by_term: dict[str, list[_Hit]] = defaultdict(list)
-    for start, end, term in matcher.find(doc.doc, doc.folded):
+    ignored: list[_Hit] = []
+    for start, end, term in matches(matcher.name):
         where, location_weight = _locate(doc, start, topic, lead_end)
         if where not in term.where:
             continue
         surface = doc.doc[start:end]
         name = term.canonical or surface.lower()
-        by_term[name].append(_Hit(name, surface, where, term.weight * location_weight))
+        hit = _Hit(name, surface, where, term.weight * location_weight)
+        if term.context is not None:
+            hit.counted, hit.context = _judge(doc, start, end, term.context, matches)
+        (by_term[name] if hit.counted else ignored).append(hit)
     hits = []
     for term_hits in by_term.values():
         term_hits.sort(key=lambda h: -h.weight)
         for rank, hit in enumerate(term_hits):
             hit.effective = hit.weight / (rank + 1)
         hits.extend(term_hits)
-    return hits
+    return hits + ignored
 
 
 def _evidence(doc: _Doc, topic: Topic) -> dict[str, list[_Hit]]:
     lead_end = doc.lead_end(topic.config.lead_sentences)
-    return {m.name: _group_hits(doc, m, topic, lead_end) for m in topic.matchers(doc.language)}
+    matchers = topic.matchers(doc.language)
+    matches = _Matches(doc, matchers)
+    return {m.name: _group_hits(doc, m, topic, lead_end, matches)
+            for m in matchers if m.group.mode != "context"}
 
 
 def _contributions(topic: Topic, evidence: dict[str, list[_Hit]]) -> tuple[float, list[Reason]]:
@@ -206,6 +307,9 @@ def _contributions(topic: Topic, evidence: dict[str, list[_Hit]]) -> tuple[float
     logit = topic.config.prior
     reasons: list[Reason] = []
     for name, group in topic.config.terms.items():
+        if group.mode == "context":
+            continue
+        reasons.extend(_ignored(name, evidence.get(name, ())))
         total = totals.get(name, 0.0)
         strength = 1.0 - math.exp(-total / group.saturation)
         if group.mode == "require":
@@ -226,15 +330,32 @@ def _contributions(topic: Topic, evidence: dict[str, list[_Hit]]) -> tuple[float
             continue
         merged: dict[tuple[str, str], Reason] = {}
         for hit in evidence[name]:
+            if not hit.counted:
+                continue
             key = (hit.term, hit.where)
             part = contribution * hit.effective / total
             if key in merged:
                 merged[key].weight += part
                 merged[key].count += 1
             else:
-                merged[key] = Reason(name, hit.surface, hit.where, part, term=hit.term)
+                merged[key] = Reason(name, hit.surface, hit.where, part, term=hit.term, context=hit.context)
         reasons.extend(merged.values())
     return logit, reasons
+
+
+def _ignored(name: str, hits: Sequence[_Hit]) -> list[Reason]:
+    """Zero-weight reasons for the group's matches that their context stopped, one per term and place."""
+    merged: dict[tuple[str, str], Reason] = {}
+    for hit in hits:
+        if hit.counted:
+            continue
+        key = (hit.term, hit.where)
+        if key in merged:
+            merged[key].count += 1
+        else:
+            merged[key] = Reason(f"ignored:{name}", hit.surface, hit.where, 0.0, term=hit.term,
+                                 context=hit.context)
+    return list(merged.values())
 
 
 def _vector(doc: _Doc, topic: Topic, evidence: dict[str, list[_Hit]]) -> dict[str, float]:
@@ -247,7 +368,8 @@ def _vector(doc: _Doc, topic: Topic, evidence: dict[str, list[_Hit]]) -> dict[st
     terms: dict[str, float] = defaultdict(float)
     for name, hits in evidence.items():
         for hit in hits:
-            terms[f"{name}:{hit.term}"] += hit.effective
+            if hit.counted:
+                terms[f"{name}:{hit.term}"] += hit.effective
     words: dict[str, float] = defaultdict(float)
     lead_end = doc.lead_end(topic.config.lead_sentences)
     for m in _WORD.finditer(doc.doc):
@@ -343,10 +465,13 @@ def _score_doc(doc: _Doc, topic: Topic, examples: Sequence[Example]) -> TopicSco
     nudges = _example_reasons(doc, topic, evidence, examples)
     logit += sum(r.weight for r in nudges)
     reasons.extend(nudges)
-    # Strongest evidence first, capped so stored JSON stays small; what is missing always stays.
+    # Strongest evidence first, capped so stored JSON stays small; what is missing always stays,
+    # then up to _MAX_IGNORED matches that did not count because of who acts.
     missing = [r for r in reasons if r.feature.startswith("missing:")]
-    found = sorted((r for r in reasons if not r.feature.startswith("missing:")), key=lambda r: -abs(r.weight))
-    reasons = found[:_MAX_REASONS] + missing
+    ignored = [r for r in reasons if r.feature.startswith("ignored:")]
+    found = sorted((r for r in reasons if not r.feature.startswith(("missing:", "ignored:"))),
+                   key=lambda r: -abs(r.weight))
+    reasons = found[:_MAX_REASONS] + missing + ignored[:_MAX_IGNORED]
     value = _sigmoid(logit)
     return TopicScore(
         topic=topic.name,

@@ -139,7 +139,15 @@ def _pick_topic(topics: Sequence[Topic] | None, name: str | None, without: Seque
         raise ValueError(f"--without {','.join(sorted(unknown))}: "
                          f"{topic.name} has groups {', '.join(topic.config.terms)}")
     data = topic.config.model_dump()
-    data["terms"] = {k: g for k, g in data["terms"].items() if k not in without}
+    kept = {k: g for k, g in data["terms"].items() if k not in without}
+    # A dropped group that a kept set looks for (`near`, `unless_near`) stays as a context group:
+    # it no longer scores, but "released" beside "the ministry" still is not a product launch.
+    cues = {n for g in kept.values() for s in g["sets"] for n in (*s["near"], *s["unless_near"])}
+    for name in cues & set(without):
+        group = data["terms"][name]
+        sets = [{**s, "near": [], "unless_near": [], "alone": None} for s in group["sets"]]
+        kept[name] = {**group, "mode": "context", "against": None, "sets": sets}
+    data["terms"] = kept
     return Topic(TopicConfig.model_validate(data))
 
 
@@ -153,7 +161,8 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score every labeled article in `path` and measure the topic (default ai-research-policy).
 
-    `without` drops term groups (an ablation, e.g. to see what feedback alone recovers).
+    `without` drops term groups (an ablation, e.g. to see what feedback alone recovers); one that
+    a kept group's condition names stays as an unscored context group.
     """
     chosen = _pick_topic(topics, topic, without)
     rows = load_labeled(path)
@@ -185,7 +194,9 @@ def _error_lines(errors: list[dict[str, Any]], out: list[str]) -> None:
     for e in errors:
         out.append(f"  {e['id']}  label {e['label']}  score {e['score']:.3f}  [{e['kind']}]  {e['title']}")
         for r in e["reasons"]:
-            out.append(f"      {r['weight']:+.2f}  {r['feature']:<16} {r['where']:<7} {r['evidence']}")
+            context = f"  ({r['context']})" if r.get("context") else ""
+            out.append(f"      {r['weight']:+.2f}  {r['feature']:<16} {r['where']:<7} "
+                       f"{r['evidence']}{context}")
 
 
 def render(report: dict[str, Any]) -> str:

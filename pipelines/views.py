@@ -93,8 +93,9 @@ def format_scores(scores: list[dict[str, Any]], width: Width = "auto") -> str:
             evidence = reason.get("evidence", "")
             term = reason.get("term")
             alias = f" = {term}" if term and term != evidence else ""
+            context = f"  ({reason['context']})" if reason.get("context") else ""
             lines += _hang(f"  {reason.get('weight', 0):+.2f}  {reason.get('feature', '?'):<12} "
-                           f"{evidence}{alias}  [{reason.get('where', '')}]", wrap, indent=22)
+                           f"{evidence}{alias}  [{reason.get('where', '')}]{context}", wrap, indent=22)
     return "\n".join(lines) if lines else "(no topics)"
 
 

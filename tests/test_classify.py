@@ -365,3 +365,157 @@ def test_evaluate_command_line_prints_metrics_and_errors(capsys):
     out = capsys.readouterr().out
     assert "precision" in out and "errors (" in out and "borderline" in out
     assert main([str(DEV), "--without", "nonsense"]) == 2
+
+
+# Who acts. Launch verbs are shared by product news and policy news ("the ministry released its AI
+# strategy"): they are business evidence only when a company or a product is the closest cue in
+# their sentence. Public research institutes are public actors; a budget amount beside a funding
+# word is a policy action. Every article below was written for these tests.
+PUBLIC_LAUNCHES = {
+    "en-ministry-releases-strategy": (
+        "Science ministry releases national AI strategy, pledging 10,000 researchers by 2030",
+        "The Ministry of Science and ICT released its national AI strategy on Tuesday, pledging to train "
+        "10,000 artificial intelligence researchers by 2030.\n"
+        "The strategy, unveiled at a cabinet meeting, launches a programme of grants for foundation-model "
+        "research at universities and public institutes.",
+    ),
+    "en-government-launches-roadmap": (
+        "Government launches AI research roadmap",
+        "The government launched a roadmap for artificial intelligence research on Monday. The roadmap "
+        "was released with a list of ten priority areas for university laboratories.",
+    ),
+    "ko-government-announces-strategy": (
+        "정부, 국가 AI 전략 발표…2030년까지 AI 연구자 1만명 양성",
+        "정부가 2030년까지 인공지능(AI) 연구자 1만명을 양성하는 국가 AI 전략을 발표했다.\n"
+        "과학기술정보통신부는 이날 대학과 연구기관에 공공 GPU를 개방하는 세부 계획도 공개했다.",
+    ),
+    "ko-ministry-releases-programme": (
+        "정부, AI 연구 로드맵 공개…신진 연구자 지원 사업 출시",
+        "정부가 인공지능 연구 로드맵을 공개하고 신진 연구자를 위한 AI 연구 지원 사업을 출시했다고 밝혔다.",
+    ),
+}
+COMPANY_LAUNCHES = {
+    "en-company-at-government-event": (
+        "Samsung unveils AI assistant at government-hosted expo",
+        "Samsung Electronics unveiled a new AI assistant for its smartphones at an expo hosted by the "
+        "science ministry in Seoul on Wednesday.\n"
+        "The company said the assistant will be released in the US and Europe next month.",
+    ),
+    "ko-company-at-government-event": (
+        "네이버, 과기정통부 주최 행사서 AI 비서 공개",
+        "네이버가 과학기술정보통신부가 주최한 AI 박람회에서 새 인공지능(AI) 비서를 공개했다.\n"
+        "회사는 다음 달 이 서비스를 국내에 출시할 계획이다.",
+    ),
+}
+LAUNCH_VERBS = {"launch", "launches", "launched", "release", "releases", "released", "unveil", "unveils",
+                "unveiled", "출시", "공개", "발표"}
+
+
+def _business_launches(result: TopicScore) -> list[Reason]:
+    return [r for r in result.reasons if r.feature == "business" and r.term in LAUNCH_VERBS]
+
+
+@pytest.mark.parametrize("case", sorted(PUBLIC_LAUNCHES))
+def test_launch_verbs_of_a_public_actor_are_not_business_evidence(topic, case):
+    title, text = PUBLIC_LAUNCHES[case]
+    result = score(title, text, None, topic)
+    dump = json.dumps(result.to_json(), ensure_ascii=False)[:2000]
+    assert not _business_launches(result), f"{case}: {dump}"
+    ignored = [r for r in result.reasons if r.feature == "ignored:business"]
+    assert ignored and all(r.weight == 0 and r.context for r in ignored), f"{case}: {dump}"
+    assert any(("(actor)" in r.context or "(plan)" in r.context) for r in ignored), f"{case}: {dump}"
+    assert result.matched, f"{case}: {dump}"
+
+
+@pytest.mark.parametrize("case", sorted(COMPANY_LAUNCHES))
+def test_launch_verbs_of_a_company_stay_business_evidence(topic, case):
+    title, text = COMPANY_LAUNCHES[case]
+    result = score(title, text, None, topic)
+    dump = json.dumps(result.to_json(), ensure_ascii=False)[:2000]
+    launches = _business_launches(result)
+    assert launches and all(r.weight < 0 for r in launches), f"{case}: {dump}"
+    assert any("(company)" in r.context or "(product)" in r.context for r in launches), f"{case}: {dump}"
+    assert not result.matched, f"{case}: {dump}"
+
+
+PUBLIC_INSTITUTES = {
+    "en-etri-full-name": (
+        "en", "The Electronics and Telecommunications Research Institute will lead a research "
+        "programme on AI accelerators.", "한국전자통신연구원"),
+    "en-national-telecoms-institute": (
+        "en", "A national telecommunications research institute will open an AI research centre for "
+        "universities.", None),
+    "en-government-funded-institute": (
+        "en", "The lab belongs to a government-funded research institute in Daejeon.", None),
+    "en-public-research-institute": (
+        "en", "Two public research institutes will share the GPU cluster.", None),
+    "en-kisti-full-name": (
+        "en", "The Korea Institute of Science and Technology Information runs the national "
+        "supercomputer.", "한국과학기술정보연구원"),
+    "ko-etri": ("ko", "한국전자통신연구원은 AI 반도체 연구를 주관한다.", "한국전자통신연구원"),
+    "ko-etri-acronym": ("ko", "ETRI는 AI 반도체 연구를 주관한다.", "한국전자통신연구원"),
+    "ko-chulyeonyeon": ("ko", "출연연 10곳이 AI 공동연구에 참여한다.", "정부출연연구기관"),
+    "ko-national-lab": ("ko", "국책 전자통신연구소가 대학에 AI 연구 공간을 개방한다.", None),
+    "ko-named-institute": ("ko", "한국기계연구원이 AI 로봇 연구단을 출범했다.", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PUBLIC_INSTITUTES))
+def test_public_research_institutes_are_public_actors(topic, case):
+    lang, text, canonical = PUBLIC_INSTITUTES[case]
+    result = score(None, text, lang, topic)
+    actors = [r for r in result.reasons if r.feature == "actor"]
+    assert actors, f"{case}: {json.dumps(result.to_json(), ensure_ascii=False)[:1500]}"
+    if canonical:
+        assert canonical in {r.term for r in actors}, [(r.evidence, r.term) for r in actors]
+
+
+INSTITUTE_ARTICLES = {
+    "en-national-institute-lab": (
+        "National telecoms research institute opens AI lab to universities",
+        "A national telecommunications research institute has set up an artificial intelligence lab that "
+        "universities can use for joint research on language models.\n"
+        "The public research institute will give researchers free access to its GPU cluster.",
+    ),
+    "ko-named-institute-hub": (
+        "한국기계연구원, AI 로봇 공동연구단 출범",
+        "한국기계연구원이 인공지능 로봇 공동연구단을 출범했다. 연구단은 국내 대학과 5년간 공동연구를 한다.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INSTITUTE_ARTICLES))
+def test_an_institute_led_ai_programme_matches(topic, case):
+    title, text = INSTITUTE_ARTICLES[case]
+    result = score(title, text, None, topic)
+    assert result.matched, f"{case}: {json.dumps(result.to_json(), ensure_ascii=False)[:1500]}"
+
+
+BUDGETS = {
+    "en-dollars": ("Government backs AI research at universities with $500 million",
+                   "The government will fund artificial intelligence research at universities with "
+                   "$500 million over five years.", "$500 million"),
+    "en-won": ("Science ministry to fund AI research with ₩1.2 trillion",
+               "The science ministry will fund artificial intelligence research at universities with "
+               "₩1.2 trillion.", "₩1.2 trillion"),
+    "ko-trillion-won": ("대학 AI 연구에 1조2000억원",
+                        "과학기술정보통신부는 대학 인공지능 연구에 1조2000억원을 투입한다고 밝혔다.",
+                        "1조2000억원"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BUDGETS))
+def test_budget_amount_beside_a_funding_word_is_a_policy_action(topic, case):
+    title, text, amount = BUDGETS[case]
+    result = score(title, text, None, topic)
+    dump = json.dumps(result.to_json(), ensure_ascii=False)[:2000]
+    amounts = [r for r in result.reasons if r.feature == "action" and r.evidence == amount]
+    assert amounts and all(r.weight > 0 and r.context for r in amounts), f"{case}: {dump}"
+    assert result.matched, f"{case}: {dump}"
+
+
+def test_a_funding_round_amount_is_not_a_policy_action(topic):
+    title, text = HARD_NEGATIVES["en-ai-business"]
+    result = score(title, text, None, topic)
+    assert not [r for r in result.reasons if r.feature == "action" and "$" in r.evidence]
+    assert any(r.feature == "ignored:action" and "$300m" in r.evidence for r in result.reasons)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 
 import pytest
@@ -109,6 +110,13 @@ def test_user_topics_from_toml_config_tables():
         ({**QUANTUM, "terms": {"q": {"mode": "compete", "sets": [{"match": ["x"]}]}}}, "against"),
         ({**QUANTUM, "terms": {"q": {"mode": "penalty", "sets": [{"match": ["x"]}]}}}, "require"),
         ({"name": "new-topic", "threshold": 0.4}, "terms"),
+        ({**QUANTUM, "terms": {"q": {"sets": [{"match": ["x"], "near": ["nope"]}]}}}, "terms.q.sets.0.near"),
+        ({**QUANTUM, "terms": {"q": {"sets": [{"match": ["x"], "unless_near": ["q"]}]}}}, "its own group"),
+        ({**QUANTUM, "terms": {"q": {"sets": [{"match": ["x"], "alone": True}]}}}, "alone"),
+        ({**QUANTUM, "terms": {"q": {"sets": [{"match": ["x"], "near": ["c"], "unless_near": ["c"]}]},
+                               "c": {"mode": "context", "sets": [{"match": ["y"]}]}}}, "both"),
+        ({**QUANTUM, "terms": {"q": {"sets": [{"match": ["re:(?i)Quantum"]}]}}}, "lower case"),
+        ({**QUANTUM, "terms": {"c": {"mode": "context", "sets": [{"match": ["y"]}]}}}, "require"),
     ],
 )
 def test_invalid_topic_config_names_the_field(entry, field):
@@ -176,3 +184,88 @@ def test_examples_shipped_with_a_topic_nudge_like_reader_labels():
     before, after = score(*article, "ko", plain), score(*article, "ko", taught)
     assert after.score < before.score
     assert any(r.feature == "example" and "topic example" in r.evidence for r in after.reasons)
+
+
+# Who acts: a set with `near`/`unless_near` counts a match only as the closest cue in its sentence decides.
+LAUNCH_TOPIC = {
+    "name": "launches",
+    "terms": {
+        "launch": {"mode": "boost", "weight": 2.0, "sets": [
+            {"match": ["launch", "launched"], "near": ["company"], "unless_near": ["public"]},
+            {"match": ["debut"], "near": ["company"], "alone": True},
+        ]},
+        "company": {"mode": "context", "sets": [{"match": ["Acme", "the firm"]}]},
+        "public": {"mode": "context", "sets": [{"match": ["ministry", "government"]}]},
+    },
+}
+
+
+def _launch_reasons(text: str, topic: Topic) -> list[tuple[str, str, str | None]]:
+    result = score(None, text, "en", topic)
+    return [(r.feature, r.evidence, r.context) for r in result.reasons]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Acme launched a phone.", [("launch", "launched", 'closest cue "Acme" (company)')]),
+        ("The ministry launched a plan with Acme.",
+         [("ignored:launch", "launched", 'closest cue "ministry" (public)')]),
+        ("Acme launched it at a government fair.", [("launch", "launched", 'closest cue "Acme" (company)')]),
+        ("They launched it.", [("ignored:launch", "launched", "no company in its sentence")]),
+        ("The ministry launched it.", [("ignored:launch", "launched", "no company in its sentence")]),
+        # The cue must be in the same sentence; a full stop before a lower-case word does not end one.
+        ("Acme said so. Then it launched.", [("ignored:launch", "launched", "no company in its sentence")]),
+        ("Acme Inc. launched it.", [("launch", "launched", 'closest cue "Acme" (company)')]),
+        ("Its debut was quiet.", [("launch", "debut", "no company in its sentence; counts alone")]),
+    ],
+)
+def test_the_closest_cue_in_the_sentence_decides_whether_a_match_counts(text, expected):
+    (topic,) = resolve_topics([{"name": DEFAULT_TOPIC, "enabled": False}, LAUNCH_TOPIC])
+    assert _launch_reasons(text, topic) == expected
+
+
+def test_a_tie_between_cues_goes_to_unless_near():
+    topic = Topic(TopicConfig.model_validate({**LAUNCH_TOPIC, "terms": {
+        **LAUNCH_TOPIC["terms"],
+        "launch": {"mode": "boost",
+                   "sets": [{"match": ["x"], "near": ["company"], "unless_near": ["public"]}]},
+    }}))
+    assert [f for f, _, _ in _launch_reasons("Acme x ministry.", topic)] == ["ignored:launch"]
+
+
+def test_context_groups_move_nothing():
+    (topic,) = resolve_topics([{"name": DEFAULT_TOPIC, "enabled": False}, LAUNCH_TOPIC])
+    result = score(None, "Acme and the government met.", "en", topic)
+    assert result.reasons == [] and result.score == pytest.approx(1 / (1 + math.exp(-2.0)))
+
+
+def test_case_insensitive_regex_searches_the_lower_cased_text():
+    topic = Topic(TopicConfig(name="probe", terms={"t": {"sets": [{"match": ["re:(?i)national\\s+lab"]}]}}))
+    (matcher,) = topic.matchers(None)
+    text = "A NATIONAL Lab opened."
+    assert [(s, e) for s, e, _ in matcher.find(text, text.lower())] == [(2, 14)]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "anchor", "text"),
+    [
+        (r"re:(?:national|state)\s+(?:[a-z]+\s+){0,3}?research\s+lab", "research",
+         "a national ai research lab"),
+        (r"re:(?i)national\s+lab", "national", "A NATIONAL Lab"),
+        (r"re:한국[가-힣]{2,12}연구원", "연구원", "한국전자통신연구원이"),
+        (r"re:(?i:million)\s+won", "won", "2 Million won"),
+        (r"re:[0-9]+\s?억원", "억원", "300억원"),
+        (r"re:(?:the|a)\s+bill", "bill", "the bill"),
+        (r"re:[$€][0-9]+", None, "$5"),
+    ],
+)
+def test_regex_entries_get_an_anchor_that_every_match_contains(pattern, anchor, text):
+    topic = Topic(TopicConfig(name="probe", terms={"t": {"sets": [{"match": [pattern]}]}}))
+    (matcher,) = topic.matchers(None)
+    (alternative,) = matcher.alternatives
+    assert alternative.anchor == anchor
+    found = matcher.find(text, text.lower())
+    assert found, f"{pattern} should match {text!r}"
+    haystack = text.lower() if alternative.fold else text
+    assert all(anchor is None or anchor in haystack[s:e] for s, e, _ in found)
