@@ -22,7 +22,7 @@ import click
 
 from crawler.config import Config, ConfigError, find_config, load_config, parse_duration
 from crawler.logs import setup_logging
-from pipelines.report import FORMATS, render
+from pipelines.output.report import FORMATS, render
 
 logger = logging.getLogger("newswatch")
 
@@ -94,7 +94,7 @@ def crawl(ctx: click.Context, source_names: tuple[str, ...], fmt: str) -> None:
 @click.pass_context
 def sources(ctx: click.Context, fmt: str) -> None:
     """Each source's health: stored articles, last run and status, failure streak, last error."""
-    from pipelines.health import source_rows
+    from pipelines.storage.health import source_rows
 
     config = _load(ctx)
     store = _store(config)
@@ -110,7 +110,7 @@ def sources(ctx: click.Context, fmt: str) -> None:
 @click.option("--language", default=None, help="Language hint, e.g. ko.")
 def extract(inputs: tuple[str, ...], fmt: str, language: str | None) -> None:
     """Show what the clean stage makes of pages (files or URLs); JSON Lines with --format json."""
-    from pipelines.extract import extract_article
+    from pipelines.extraction.extract import extract_article
 
     for target in inputs:
         body, url, content_type = _read_input(target)
@@ -164,7 +164,7 @@ def _read_input(target: str) -> tuple[bytes, str, str | None]:
 
 
 def _topics(config: Config | None) -> list[Any]:
-    from pipelines.topics import resolve_topics
+    from pipelines.scoring.topics import resolve_topics
 
     try:
         return resolve_topics(config.topics if config else None)
@@ -174,7 +174,7 @@ def _topics(config: Config | None) -> list[Any]:
 
 def _store(config: Config) -> Any:
     """The store, or exit 2 naming database.url when it cannot be opened."""
-    from pipelines.db import Store, StoreError
+    from pipelines.storage.store import Store, StoreError
 
     try:
         return Store.open(config.database_url)
@@ -194,7 +194,7 @@ def _store(config: Config) -> Any:
 def matches(ctx: click.Context, since: str, topic: str | None, source: str | None,
             search: str | None, min_score: float | None, fmt: str) -> None:
     """Stored matches, one row per story and topic, best first."""
-    from pipelines.queries import story_matches
+    from pipelines.storage.queries import story_matches
 
     config = _load(ctx)
     try:
@@ -237,7 +237,7 @@ def _known(value: str | None, names: list[str], option: str, what: str) -> None:
 @click.pass_context
 def show(ctx: click.Context, article_id: int, fmt: str) -> None:
     """One stored article: its text, every topic's score and reasons, its labels, its copies."""
-    from pipelines.views import article_report, format_report
+    from pipelines.output.views import article_report, format_report
 
     config = _load(ctx)
     with _store(config).session() as session:
@@ -264,9 +264,9 @@ def explain(ctx: click.Context, target: str, fmt: str, language: str | None) -> 
     An article ID (from `matches` or the digest) explains that stored article as the topics and
     readers' labels score it now.
     """
-    from pipelines.classify import score_all
-    from pipelines.extract import extract_article
-    from pipelines.views import explain_stored, format_scores
+    from pipelines.extraction.extract import extract_article
+    from pipelines.output.views import explain_stored, format_scores
+    from pipelines.scoring.scorer import score_all
 
     if target.isdigit() and not Path(target).exists():
         config = _load(ctx)
@@ -306,7 +306,7 @@ def _load_optional(ctx: click.Context) -> Config | None:
 @click.pass_context
 def rescore(ctx: click.Context, topic: str | None) -> None:
     """Score every stored article again, e.g. after a topic or threshold changed."""
-    from pipelines.rescore import rescore as rescore_articles
+    from pipelines.scoring.rescore import rescore as rescore_articles
 
     config = _load(ctx)
     topics = _topics(config)
@@ -323,8 +323,8 @@ def rescore(ctx: click.Context, topic: str | None) -> None:
 @click.pass_context
 def label(ctx: click.Context, article_id: int, verdict: str, topic: str | None) -> None:
     """Record a reader's verdict on an article; scoring learns from it."""
-    from pipelines.rescore import rescore as rescore_articles
-    from pipelines.rescore import set_label
+    from pipelines.scoring.rescore import rescore as rescore_articles
+    from pipelines.scoring.rescore import set_label
 
     config = _load(ctx)
     topics = _topics(config)
@@ -352,8 +352,8 @@ def label(ctx: click.Context, article_id: int, verdict: str, topic: str | None) 
 @click.pass_context
 def digest(ctx: click.Context, mode: str, html_file: str | None) -> None:
     """Preview the next digest, or send it now."""
-    from pipelines.digest import preview_digest, send_pending
-    from pipelines.health import attention
+    from pipelines.digest.daily import preview_digest, send_pending
+    from pipelines.storage.health import attention
 
     config = _load(ctx)
     store = _store(config)
@@ -406,9 +406,9 @@ def demo(folder: str | None) -> None:
 
     from crawler.demo import demo_config, serve_demo_site
     from crawler.run import crawl_round
-    from pipelines.digest import preview_digest, send_pending
-    from pipelines.health import attention
-    from pipelines.queries import story_matches
+    from pipelines.digest.daily import preview_digest, send_pending
+    from pipelines.storage.health import attention
+    from pipelines.storage.queries import story_matches
 
     where = Path(folder or tempfile.mkdtemp(prefix="newswatch-demo-")).resolve()
     where.mkdir(parents=True, exist_ok=True)
@@ -448,8 +448,8 @@ def demo(folder: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
 def evaluate(file: str, split: bool, topic: str | None, fmt: str, as_json: bool) -> None:
     """Precision, recall and F1 per language on labeled articles (JSON Lines)."""
-    from pipelines.evaluate import evaluate as measure
-    from pipelines.evaluate import render as render_report
+    from pipelines.scoring.evaluate import evaluate as measure
+    from pipelines.scoring.evaluate import render as render_report
 
     try:
         report = measure(file, topic=topic, split=split)
@@ -490,7 +490,7 @@ class Daemon:
         from apscheduler.triggers.interval import IntervalTrigger
 
         from crawler.timing import digest_missed, first_crawl_at
-        from pipelines.db import Store
+        from pipelines.storage.store import Store
 
         now = now or datetime.now(UTC)
         store = Store.open(self.config.database_url)
@@ -523,7 +523,7 @@ class Daemon:
 
     def crawl_source(self, name: str) -> None:
         from crawler.timing import backoff
-        from pipelines.db import Store
+        from pipelines.storage.store import Store
 
         if self.stopping.is_set():
             return
@@ -565,9 +565,9 @@ class Daemon:
                         result["failures"], f" ({result['error']})" if result["error"] else "")
 
     def send_digest(self) -> None:
-        from pipelines.db import Store
-        from pipelines.digest import send_pending
-        from pipelines.health import attention
+        from pipelines.digest.daily import send_pending
+        from pipelines.storage.health import attention
+        from pipelines.storage.store import Store
 
         store = Store.open(self.config.database_url)
         try:

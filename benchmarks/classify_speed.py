@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.classify import Example, score, score_all
-from pipelines.evaluate import load_labeled
-from pipelines.topics import resolve_topics
+from pipelines.scoring.evaluate import load_labeled
+from pipelines.scoring.scorer import Example, score, score_all
+from pipelines.scoring.topics import resolve_topics
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "data" / "dev-articles.jsonl"
 

@@ -12,7 +12,7 @@ source at once, no article cap, robots.txt obeyed) and then measures, each in a 
 2. the second crawl of the unchanged portal: wall time, bytes, and article pages fetched (must be 0);
 3. the ceiling: ``trafilatura.extract`` (defaults) over the same article pages' bytes, one process,
    one page after another, and again with one forked process per core; then
-   ``pipelines.extract.extract_article`` and the topic scoring alone on the same pages, to split
+   ``pipelines.extraction.extract.extract_article`` and the topic scoring alone on the same pages, to split
    the gap.
 
     python benchmarks/crawl_benchmark.py                         # the full run (about 5 minutes)
@@ -261,9 +261,9 @@ def alone_worker(portal_dir: Path, base: str, repeat: int) -> dict[str, Any]:
     """Runs in a child: trafilatura alone, then our extraction and scoring, on the article pages."""
     import trafilatura
 
-    from pipelines.classify import score_all
-    from pipelines.extract import extract_article
-    from pipelines.topics import resolve_topics
+    from pipelines.extraction.extract import extract_article
+    from pipelines.scoring.scorer import score_all
+    from pipelines.scoring.topics import resolve_topics
 
     manifest = load_manifest(portal_dir)
     encoded = base.encode("ascii")
@@ -342,17 +342,18 @@ def alone(folder: Path, portal_dir: Path, base: str, repeat: int, timeout: float
 STAGES = [
     ("start-up: imports", ("_find_and_load (<frozen",)),
     ("start-up: migrations", ("alembic/",)),
-    ("database (SQLAlchemy, SQLite)", ("sqlalchemy/", "pipelines/db.py", "sqlite3")),
-    ("decode (pipelines/encoding.py)", ("pipelines/encoding.py",)),
-    ("extraction (extract.py, trafilatura)", ("pipelines/extract.py", "pipelines/embedded.py",
-                                              "pipelines/flight.py", "trafilatura/", "htmldate/",
+    ("database (SQLAlchemy, SQLite)", ("sqlalchemy/", "pipelines/storage/store.py", "sqlite3")),
+    ("decode (pipelines/extraction/encoding.py)", ("pipelines/extraction/encoding.py",)),
+    ("extraction (extract.py, trafilatura)", ("pipelines/extraction/extract.py",
+                                              "pipelines/extraction/embedded.py",
+                                              "pipelines/extraction/flight.py", "trafilatura/", "htmldate/",
                                               "justext/")),
-    ("classification (classify.py)", ("pipelines/classify.py", "pipelines/topics.py")),
-    ("near-duplicates (MinHash)", ("pipelines/near_duplicates.py", "pipelines/shingles.py",
-                                   "pipelines/minhash.py", "datasketch/")),
+    ("classification (classify.py)", ("pipelines/scoring/scorer.py", "pipelines/scoring/topics.py")),
+    ("near-duplicates (MinHash)", ("pipelines/dedupe/near_duplicates.py", "pipelines/dedupe/shingles.py",
+                                   "pipelines/dedupe/minhash.py", "datasketch/")),
     ("worker IPC (pickling pages and results)", ("multiprocessing/", "concurrent/futures/")),
-    ("dedupe: URLs, fingerprint", ("pipelines/dedupe.py",)),
-    ("clean stage other", ("pipelines/clean.py", "pipelines/prepare.py")),
+    ("dedupe: URLs, fingerprint", ("pipelines/stages/dedupe.py",)),
+    ("clean stage other", ("pipelines/stages/clean.py", "pipelines/workers/prepare.py")),
     ("spiders: feeds, sitemaps, listings", ("crawler/spiders/",)),
     ("Scrapy + Twisted (download, engine, middlewares)", ("scrapy/", "twisted/", "asyncio/")),
 ]

@@ -30,7 +30,7 @@ import trafilatura
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines.extract import extract_article  # noqa: E402 (needs the path above)
+from pipelines.extraction.extract import extract_article  # noqa: E402 (needs the path above)
 
 _TOKEN = re.compile(r"\w+")
 Scores = tuple[float, float, float]

@@ -29,11 +29,11 @@ import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 from sqlalchemy import insert
 
-from pipelines import near_duplicates as nd
-from pipelines import shingles as sh
-from pipelines.db import Store
-from pipelines.minhash import signature
-from pipelines.models import Article, Source, Story
+from pipelines.dedupe import near_duplicates as nd
+from pipelines.dedupe import shingles as sh
+from pipelines.dedupe.minhash import signature
+from pipelines.storage.models import Article, Source, Story
+from pipelines.storage.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "data" / "near_duplicates"
 LOW = 2**32 // 1_000

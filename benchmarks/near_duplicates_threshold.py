@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines import near_duplicates as nd
-from pipelines import shingles as sh
-from pipelines.minhash import signature
+from pipelines.dedupe import near_duplicates as nd
+from pipelines.dedupe import shingles as sh
+from pipelines.dedupe.minhash import signature
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "data" / "near_duplicates"

@@ -249,7 +249,7 @@ class Config(_Model):
     @classmethod
     def _topics_valid(cls, topics: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Checked here, not first inside a crawl: a typo in a topic is a config error."""
-        from pipelines.topics import resolve_topics
+        from pipelines.scoring.topics import resolve_topics
 
         resolve_topics(topics or None)
         return topics

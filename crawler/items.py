@@ -26,21 +26,21 @@ class ArticleItem:
     feed_summary: str | None = None
     feed_published: datetime | None = None
     # Domains the source is configured for (its own site and allowed_domains): besides the host
-    # that served the page, the only ones its rel=canonical may name (pipelines/identity.py).
+    # that served the page, the only ones its rel=canonical may name (pipelines/dedupe/identity.py).
     trusted_domains: tuple[str, ...] = ()
-    # Set by pipelines/clean.py.
+    # Set by pipelines/stages/clean.py.
     title: str | None = None
     text: str = ""
     published: datetime | None = None
     author: str | None = None
     language: str | None = None
-    # Set by pipelines/dedupe.py (story_id only when the text joins a stored story).
+    # Set by pipelines/stages/dedupe.py (story_id only when the text joins a stored story).
     canonical_url: str | None = None
     canonical_refused: str | None = None  # a rel=canonical on a host the page may not speak for
     fingerprint: str | None = None
     minhash: bytes | None = None
     story_id: int | None = None
-    # Set by pipelines/store.py.
+    # Set by pipelines/stages/store.py.
     article_id: int | None = None
-    # Set by pipelines/classify.py: one entry per topic, see pipelines.classify.TopicScore.
+    # Set by pipelines/scoring/scorer.py: one entry per topic, see pipelines.scoring.scorer.TopicScore.
     scores: list[Any] = field(default_factory=list)

@@ -15,7 +15,7 @@ from crawler.locks import not_running, source_locks
 from crawler.progress import CrawlProgress
 from crawler.settings import build_settings
 from crawler.spiders import SPIDERS
-from pipelines.db import Store
+from pipelines.storage.store import Store
 
 if TYPE_CHECKING:
     from crawler.config import Config, SourceConfig

@@ -10,10 +10,10 @@ if TYPE_CHECKING:
     from crawler.config import Config
 
 ITEM_PIPELINES = {
-    "pipelines.clean.CleanPipeline": 100,
-    "pipelines.dedupe.DedupePipeline": 200,
-    "pipelines.classify_stage.ClassifyPipeline": 300,
-    "pipelines.store.StorePipeline": 400,
+    "pipelines.stages.clean.CleanPipeline": 100,
+    "pipelines.stages.dedupe.DedupePipeline": 200,
+    "pipelines.stages.classify.ClassifyPipeline": 300,
+    "pipelines.stages.store.StorePipeline": 400,
 }
 
 

@@ -1,4 +1,4 @@
-"""Tests for pipelines/classify.py (and the evaluation script): scoring, reasons, feedback, quality.
+"""Tests for pipelines/scoring/scorer.py (and the evaluation script): scoring, reasons, feedback, quality.
 
 Every article here except the seed was written for these tests; none is from the dev set, so they
 check that the built-in topic generalises rather than that it remembers.
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.classify import Example, Reason, TopicScore, detect_language, score, score_all
-from pipelines.evaluate import evaluate, main
-from pipelines.topics import Topic, resolve_topics
+from pipelines.scoring.evaluate import evaluate, main
+from pipelines.scoring.scorer import Example, Reason, TopicScore, detect_language, score, score_all
+from pipelines.scoring.topics import Topic, resolve_topics
 
 DEV = Path(__file__).parent / "data" / "dev-articles.jsonl"
 F1_FLOOR = 0.95
@@ -344,9 +344,9 @@ def test_dev_set_quality_floor_per_language():
     for lang in ("ko", "en"):
         f1 = report["metrics"][lang]["f1"]
         assert f1 >= F1_FLOOR, (
-            f"{lang} F1 {f1:.3f} fell below {F1_FLOOR}: run `python -m pipelines.evaluate "
+            f"{lang} F1 {f1:.3f} fell below {F1_FLOOR}: run `python -m pipelines.scoring.evaluate "
             "tests/data/dev-articles.jsonl` to see the errors with their reasons, then fix "
-            "pipelines/topic_data/ai-research-policy.toml or pipelines/classify.py"
+            "pipelines/scoring/topic_data/ai-research-policy.toml or pipelines/scoring/scorer.py"
         )
 
 

@@ -1,4 +1,4 @@
-"""Tests for pipelines/dates.py: every date format our sources print, and what must not parse."""
+"""Tests for pipelines/extraction/dates.py: every date format our sources print, and what must not parse."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from pipelines.dates import SEOUL, parse_date
+from pipelines.extraction.dates import SEOUL, parse_date
 
 KST = timezone(timedelta(hours=9))
 EST = timezone(timedelta(hours=-5))

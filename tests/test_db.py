@@ -12,8 +12,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from pipelines.db import MIGRATIONS, SCHEMA_REVISION, Store
-from pipelines.models import Base, Source
+from pipelines.storage.models import Base, Source
+from pipelines.storage.store import MIGRATIONS, SCHEMA_REVISION, Store
 
 SEOUL = timezone(timedelta(hours=9))
 
@@ -24,14 +24,14 @@ def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
     with store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == [], ("the models changed without a migration: add one under "
-                        f"pipelines/migrations/versions/ ({diff})")
+                        f"pipelines/storage/migrations/versions/ ({diff})")
 
 
 def test_schema_revision_is_alembics_head(tmp_path: Path) -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION, (
-        "a migration was added: set pipelines/db.py SCHEMA_REVISION to its revision")
+        "a migration was added: set pipelines/storage/store.py SCHEMA_REVISION to its revision")
     store = Store(f"sqlite:///{tmp_path}/r.db")
     assert store.schema_revision() is None
     store.migrate()

@@ -1,4 +1,4 @@
-"""pipelines/digest.py and digest_render.py: a real SQLite store, real SMTP servers, no mocks."""
+"""pipelines/digest/daily.py and digest_render.py: a real SQLite store, real SMTP servers, no mocks."""
 
 from __future__ import annotations
 
@@ -18,16 +18,16 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.config import DigestConfig, SourceConfig
-from pipelines.db import Store
-from pipelines.digest import (
+from pipelines.digest.daily import (
     SendResult,
     prepare_digest,
     preview_digest,
     render_digest,
     send_pending,
 )
-from pipelines.digest_render import why_matched
-from pipelines.models import Digest, DigestItem
+from pipelines.digest.render import why_matched
+from pipelines.storage.models import Digest, DigestItem
+from pipelines.storage.store import Store
 from tests import test_mailer as smtp
 from tests.test_mailer import ASCII_PASSWORD, USER, Logins, Mailbox
 
@@ -215,7 +215,7 @@ def test_why_matched_is_defensive_about_the_reasons_shape() -> None:
 
 
 def test_why_matched_reads_the_classifier_shape() -> None:
-    # As pipelines.classify.TopicScore.to_json writes it: the same surface in several parts,
+    # As pipelines.scoring.scorer.TopicScore.to_json writes it: the same surface in several parts,
     # a required group that found nothing (weight 0), and a labeled-example nudge.
     stored = {"topic": TOPIC, "score": 0.93, "threshold": 0.5, "matched": True, "reasons": [
         {"feature": "ai", "evidence": "AI", "where": "body", "weight": 0.5, "term": "인공지능",

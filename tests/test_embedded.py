@@ -1,4 +1,4 @@
-"""Tests for pipelines/embedded.py: the content-block shapes that framework state uses for a body."""
+"""pipelines/extraction/embedded.py: the content-block shapes that framework state uses for a body."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.embedded import state_bodies
+from pipelines.extraction.embedded import state_bodies
 
 _FIRST = "The committee approved the research funding plan after a long debate about oversight."
 _SECOND = "University laboratories will get a share of the national compute budget from next year."

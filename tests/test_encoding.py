@@ -1,4 +1,4 @@
-"""Tests for pipelines/encoding.py: Korean pages whose declarations lie, and bytes that are junk."""
+"""pipelines/extraction/encoding.py: Korean pages whose declarations lie, and bytes that are junk."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.encoding import decode_html
+from pipelines.extraction.encoding import decode_html
 
 PAGES = Path(__file__).parent / "pages"
 # 똠 and 햏 exist in CP949 but not in EUC-KR proper: a page that uses them only decodes as CP949.

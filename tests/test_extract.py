@@ -1,4 +1,4 @@
-"""Tests for pipelines/extract.py: recorded pages with expected output, and input that is junk."""
+"""Tests for pipelines/extraction/extract.py: recorded pages with expected output, and input that is junk."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from pipelines import extract
-from pipelines.encoding import decode_html
-from pipelines.extract import Extracted, extract_article
+from pipelines.extraction import extract
+from pipelines.extraction.encoding import decode_html
+from pipelines.extraction.extract import Extracted, extract_article
 
 PAGES = Path(__file__).parent / "pages"
 DEMO = Path(__file__).parent.parent / "crawler" / "data" / "demo"

@@ -1,4 +1,4 @@
-"""Tests for pipelines/flight.py: the RSC wire format of Next.js App Router pages, and hostile payloads."""
+"""pipelines/extraction/flight.py: the RSC wire format of Next.js App Router pages, and hostile payloads."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 from trafilatura import load_html
 
-from pipelines.embedded import embedded_body
-from pipelines.flight import _MAX_PAYLOAD, FlightArticle, flight_payload, parse_rows, read_flight
+from pipelines.extraction.embedded import embedded_body
+from pipelines.extraction.flight import _MAX_PAYLOAD, FlightArticle, flight_payload, parse_rows, read_flight
 
 _BOOTSTRAP = "<script>(self.__next_f=self.__next_f||[]).push([0])</script>"
 _LONG = (

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawler.config import parse_config
-from pipelines.db import Store
-from pipelines.health import attention, source_rows
-from pipelines.models import CrawlRun, Source
+from pipelines.storage.health import attention, source_rows
+from pipelines.storage.models import CrawlRun, Source
+from pipelines.storage.store import Store
 
 NOW = datetime.now(UTC)
 

@@ -33,7 +33,7 @@ def test_without_verbose_no_traceback_and_no_library_chatter(stderr: Callable[[]
     try:
         raise ValueError("bad page")
     except ValueError:
-        logging.getLogger("pipelines.extract").exception("extraction failed: %s", "http://x/1")
+        logging.getLogger("pipelines.extraction.extract").exception("extraction failed: %s", "http://x/1")
     logging.getLogger("scrapy.downloadermiddlewares.retry").error("Gave up retrying <GET x>")
     logging.getLogger("scrapy.utils.signal").error("Error caught on signal handler")
     text = stderr()
@@ -50,7 +50,7 @@ def test_verbose_keeps_tracebacks_and_scrapy(stderr: Callable[[], str]) -> None:
     try:
         raise ValueError("bad page")
     except ValueError:
-        logging.getLogger("pipelines.extract").exception("extraction failed")
+        logging.getLogger("pipelines.extraction.extract").exception("extraction failed")
     logging.getLogger("scrapy.downloadermiddlewares.retry").error("Gave up retrying <GET x>")
     text = stderr()
     assert "Traceback" in text and "Gave up retrying" in text

@@ -1,4 +1,4 @@
-"""pipelines/mailer.py against real SMTP servers (aiosmtpd) on 127.0.0.1: plain, STARTTLS, TLS.
+"""pipelines/digest/mailer.py against real SMTP servers (aiosmtpd) on 127.0.0.1: plain, STARTTLS, TLS.
 
 The servers, handler and certificate here are also used by tests/test_digest.py.
 """
@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pipelines.digest_render import DigestContent
-from pipelines.mailer import DeliveryError, build_message, deliver
+from pipelines.digest.mailer import DeliveryError, build_message, deliver
+from pipelines.digest.render import DigestContent
 
 # The implicit-TLS server takes AUTH without STARTTLS, as it should; aiosmtpd warns regardless.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

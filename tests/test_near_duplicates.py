@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines.db import Store
-from pipelines.minhash import signature
-from pipelines.models import Source
-from pipelines.near_duplicates import DEFAULT_THRESHOLD, NearDuplicateIndex
-from pipelines.shingles import NUM_PERM, content_text, from_bytes, is_empty, similarity, to_bytes
+from pipelines.dedupe.minhash import signature
+from pipelines.dedupe.near_duplicates import DEFAULT_THRESHOLD, NearDuplicateIndex
+from pipelines.dedupe.shingles import NUM_PERM, content_text, from_bytes, is_empty, similarity, to_bytes
+from pipelines.storage.models import Source
+from pipelines.storage.store import Store
 
 DATA = Path(__file__).parent / "data" / "near_duplicates"
 TEMPLATES = tomllib.loads((DATA / "templates.toml").read_text(encoding="utf-8"))

@@ -33,7 +33,7 @@ def test_the_crawl_process_loads_no_extraction_or_minhash_library() -> None:
 
 
 def test_a_worker_loads_no_crawler_or_database() -> None:
-    loaded = loaded_after("pipelines.prepare")
+    loaded = loaded_after("pipelines.workers.prepare")
     assert "trafilatura" in loaded and "datasketch" in loaded
     stray = loaded & {"scrapy", "twisted", "sqlalchemy", "alembic"}
     assert not stray, f"an extraction worker imports {stray}"

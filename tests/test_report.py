@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from rich.cells import cell_len
 
-from pipelines.report import POINT_MIN, render, terminal_width, wrap_cells
-from pipelines.views import format_report
+from pipelines.output.report import POINT_MIN, render, terminal_width, wrap_cells
+from pipelines.output.views import format_report
 
 KO_TITLE = ("과기정통부, 美 뉴욕대에 ‘글로벌 AI 프론티어랩’ 구축…얀 르쿤·조경현 공동 소장 맡아 "
             "한국과 미국의 최고 연구진이 세계 최고 수준의 공동연구 수행")

@@ -1,4 +1,4 @@
-"""Tests for pipelines/topics.py: the topic model, the built-in topic file, merging and compiling."""
+"""Tests for pipelines/scoring/topics.py: the topic model, the built-in topic file, merging and compiling."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 
-from pipelines.classify import score
-from pipelines.topics import (
+from pipelines.scoring.scorer import score
+from pipelines.scoring.topics import (
     DEFAULT_TOPIC,
     TOPIC_DATA,
     Topic,

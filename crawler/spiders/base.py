@@ -29,8 +29,8 @@ from twisted.internet.error import DNSLookupError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
 from crawler.items import ArticleItem
-from pipelines.db import Store
-from pipelines.identity import canonical_url, on_site
+from pipelines.dedupe.identity import canonical_url, on_site
+from pipelines.storage.store import Store
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -81,7 +81,7 @@ class SourceSpider(scrapy.Spider):
         super().__init__(name=source.name, **kwargs)
         self.source = source
         # The configured domains; a feed's channel link may add one to allowed_domains later, but
-        # only these are trusted to name an article's canonical URL (pipelines/identity.py).
+        # only these are trusted to name an article's canonical URL (pipelines/dedupe/identity.py).
         self.configured_domains = (site_domain(source.url), *source.allowed_domains)
         self.allowed_domains = list(self.configured_domains)
         self.errors: list[str] = []

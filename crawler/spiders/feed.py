@@ -16,7 +16,7 @@ from crawler.spiders.base import (
     bounded,
     site_domain,
 )
-from pipelines.dates import SEOUL, parse_date
+from pipelines.extraction.dates import SEOUL, parse_date
 
 if TYPE_CHECKING:
     from scrapy.http import Request, Response

@@ -11,8 +11,8 @@ from lxml import etree
 from scrapy.utils.gz import gunzip
 
 from crawler.spiders.base import MAX_TITLE, Candidate, SourceSpider, bounded
-from pipelines.dates import SEOUL, parse_date
-from pipelines.identity import on_site
+from pipelines.dedupe.identity import on_site
+from pipelines.extraction.dates import SEOUL, parse_date
 
 if TYPE_CHECKING:
     from scrapy.http import Request, Response

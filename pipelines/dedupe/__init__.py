@@ -1,0 +1,1 @@
+"""What makes two articles the same: canonical URLs, text fingerprints, near-duplicate stories."""

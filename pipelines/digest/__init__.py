@@ -1,0 +1,1 @@
+"""The daily digest: choosing and recording the stories, rendering them, mailing them."""

@@ -1,0 +1,1 @@
+"""Reading an article out of a page: text, title, date, language, canonical URL."""

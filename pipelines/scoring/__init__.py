@@ -1,0 +1,1 @@
+"""Topics as data and the scorer that explains itself; evaluation and re-scoring."""

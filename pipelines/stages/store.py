@@ -1,0 +1,63 @@
+"""The store stage: the article, its story and its topic matches, written once."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Self
+
+from scrapy.exceptions import DropItem
+
+from pipelines.dedupe.identity import canonical_url
+from pipelines.stages.dedupe import remember
+from pipelines.storage.store import Store
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from crawler.items import ArticleItem
+
+logger = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    """Writes each surviving article, and remembers its URLs so no later round refetches them."""
+
+    def __init__(self, store: Store, stats: StatsCollector) -> None:
+        self.store = store
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(Store.open(crawler.settings["NEWSWATCH_DATABASE_URL"]), crawler.stats)
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        source_id = self.store.source_id(item.source)
+        stored = self.store.add_article(
+            {
+                "source_id": source_id,
+                "url": item.url,
+                "canonical_url": item.canonical_url,
+                "title": item.title,
+                "text": item.text,
+                "language": item.language,
+                "author": item.author,
+                "published": item.published,
+                "fingerprint": item.fingerprint,
+                "minhash": item.minhash,
+            },
+            story_id=item.story_id,
+            scores=item.scores,
+            aliases=[canonical_url(item.url)],
+        )
+        if stored is None:
+            self.stats.inc_value("store/duplicate")
+            raise DropItem(f"stored concurrently: {item.url}")
+        article_id, item.story_id = stored
+        item.article_id = article_id
+        remember(self.store, item)
+        self.stats.inc_value("store/stored")
+        matched = [s for s in item.scores if s.matched]  # counted by the classify stage
+        logger.info("[%s] stored #%d %s%s", item.source, article_id, item.title or item.url,
+                    f" (matches {', '.join(s.topic for s in matched)})" if matched else "")
+        return item

@@ -1,0 +1,1 @@
+"""The database: schema, migrations, the Store, and the reads the commands make."""

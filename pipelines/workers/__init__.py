@@ -1,0 +1,1 @@
+"""Extraction worker processes: the CPU-bound part of the pipeline, off the reactor."""
