@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import signal
-import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -73,7 +69,7 @@ def crawl(ctx: click.Context, source_names: tuple[str, ...], fmt: str) -> None:
 
     Failing sources are recorded and reported; the exit code is still 0.
     """
-    from crawler.run import crawl_round
+    from crawler.service import crawl_once
 
     config = _load(ctx)
     try:
@@ -83,7 +79,7 @@ def crawl(ctx: click.Context, source_names: tuple[str, ...], fmt: str) -> None:
     if not (chosen or config.sources):
         raise ConfigProblem("no [[sources]] in the config; add one (see `newswatch init`)")
     _store(config)
-    results = crawl_round(config, chosen, progress=sys.stderr.isatty())
+    results = crawl_once(config, chosen, progress=sys.stderr.isatty())
     rows = [r.to_json() for r in results]
     click.echo(render(rows, fmt, ["source", "status", "new_articles", "skipped", "failures",
                                   "error"]))
@@ -405,7 +401,7 @@ def demo(folder: str | None) -> None:
     import tempfile
 
     from crawler.demo import demo_config, serve_demo_site
-    from crawler.run import crawl_round
+    from crawler.service import crawl_once
     from pipelines.digest.daily import preview_digest, send_pending
     from pipelines.storage.health import attention
     from pipelines.storage.queries import story_matches
@@ -417,7 +413,7 @@ def demo(folder: str | None) -> None:
         config_path.write_text(demo_config(base, where), encoding="utf-8")
         config = load_config(config_path)
         click.echo(f"Serving the sample portal at {base}; crawling {len(config.sources)} sources…")
-        results = crawl_round(config, progress=sys.stderr.isatty())
+        results = crawl_once(config, progress=sys.stderr.isatty())
     click.echo(render([r.to_json() for r in results], "table",
                       ["source", "status", "new_articles", "skipped", "failures"]))
     store = _store(config)
@@ -463,164 +459,174 @@ def evaluate(file: str, split: bool, topic: str | None, fmt: str, as_json: bool)
 
 
 class Daemon:
-    """Crawls each source on its own interval in a child process, and sends the daily digest.
+    """The clock and the supervisor: APScheduler decides when each source is due and when the
+    digest goes; one long-lived crawl service (crawler/service.py) does the polling.
 
-    Each round is a child process (`newswatch crawl --source NAME`) with a hard time limit:
-    Twisted's reactor runs once per process, and a hung or leaking crawl is killed without
-    taking the daemon down.
+    A due source is a line to the service, not a new process. The service is restarted when it
+    stops heart-beating or grows past crawl.max_memory; its running rounds are then recorded as
+    abandoned and polled again.
     """
 
-    def __init__(self, config_path: Path, config: Config) -> None:
+    def __init__(self, config_path: Path, config: Config, store: Any) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.blocking import BlockingScheduler
+        from apscheduler.schedulers.background import BackgroundScheduler
 
-        self.config_path = config_path
+        from crawler.supervisor import ServiceProcess
+
         self.config = config
-        self.scheduler = BlockingScheduler(
-            executors={"default": ThreadPoolExecutor(config.crawl.parallel_rounds)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-            timezone="UTC",
-        )
-        self.children: dict[str, subprocess.Popen[bytes]] = {}
-        self.lock = threading.Lock()
+        self.store = store
+        self.clock = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(4)}, timezone="UTC",
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+        self.service = ServiceProcess(config_path, self.heard)
         self.stopping = threading.Event()
+        self.sources = {s.name: s for s in config.sources if s.enabled}
 
-    def schedule(self, now: datetime | None = None) -> None:
+    def run(self) -> None:
+        from crawler.config import parse_size
+
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        self.service.start()
+        self.schedule(datetime.now(UTC))
+        self.clock.start()
+        logger.info("newswatch daemon running with %d sources", len(self.sources))
+        crawl = self.config.crawl
+        silent_limit = parse_duration(crawl.heartbeat_timeout).total_seconds()
+        memory_limit = parse_size(crawl.max_memory)
+        while not self.stopping.wait(1.0):
+            if not self.service.alive():
+                self.restart("it exited")
+            elif self.service.silent_for() > silent_limit:
+                self.restart(f"no heartbeat for {self.service.silent_for():.0f}s (crawl.heartbeat_timeout)")
+            elif (used := self.service.memory()) > memory_limit:
+                self.restart(f"it used {used / 2**20:.0f} MB (crawl.max_memory = {crawl.max_memory})")
+        self.clock.shutdown(wait=False)
+        self.service.stop(crawl.stop_grace_seconds)
+        self.store.close()
+        logger.info("newswatch daemon stopped")
+
+    def stop(self, signum: int, _frame: Any = None) -> None:
+        """SIGTERM/SIGINT: take no more work; the service's rounds get crawl.stop_grace_seconds."""
+        if not self.stopping.is_set():
+            logger.info("signal %d: stopping; running rounds get %gs to finish", signum,
+                        self.config.crawl.stop_grace_seconds)
+            self.stopping.set()
+
+    def schedule(self, now: datetime) -> None:
+        """Each source at its next poll (the overdue ones spread out), and the daily digest."""
         from apscheduler.triggers.cron import CronTrigger
-        from apscheduler.triggers.interval import IntervalTrigger
 
-        from crawler.timing import digest_missed, first_crawl_at
-        from pipelines.storage.store import Store
+        from crawler.timing import RATE_WINDOW, digest_missed, spread
 
-        now = now or datetime.now(UTC)
-        store = Store.open(self.config.database_url)
-        store.sync_sources(self.config.sources)
-        last_runs = {row.name: row.last_run_at for row in store.sources()}
-        overdue = 0
-        for source in self.config.sources:
-            if not source.enabled:
+        rhythms = self.store.rhythms(now - RATE_WINDOW)
+        overdue = []
+        for row in self.store.sources():
+            source = self.sources.get(row.name)
+            if source is None:
                 continue
-            every = source.interval
-            first = first_crawl_at(last_runs.get(source.name), every, now, overdue, SPREAD)
-            overdue += first <= now + SPREAD * overdue
-            jitter = max(1, min(60, int(every.total_seconds() * 0.05)))
-            self.scheduler.add_job(
-                self.crawl_source, IntervalTrigger(seconds=every.total_seconds(), jitter=jitter),
-                args=[source.name], id=f"crawl:{source.name}", next_run_time=first,
-            )
-            logger.info("scheduled %s every %s, first at %s", source.name, source.every,
-                        first.isoformat(timespec="seconds"))
+            due = self.next_poll(source, row, rhythms.get(row.id), now)
+            if due <= now:
+                overdue.append(source.name)
+            else:
+                self.at(source.name, due)
+        smallest = min((s.interval for s in self.sources.values()), default=timedelta(minutes=5))
+        for name, when in spread(overdue, now, smallest, self.config.crawl.parallel_rounds).items():
+            self.at(name, when)
+        if overdue:
+            logger.info("%d sources are due: polled over the next %s", len(overdue),
+                        max(spread(overdue, now, smallest, self.config.crawl.parallel_rounds).values())
+                        - now)
         digest = self.config.digest
         hour, minute = digest.at.split(":")
         tz = ZoneInfo(digest.timezone)
         kwargs: dict[str, Any] = {}
-        if digest_missed(store.last_digest_at(), digest.at, tz, now):
+        if digest_missed(self.store.last_digest_at(), digest.at, tz, now):
             kwargs["next_run_time"] = now + CATCH_UP
             logger.info("a digest was missed while newswatch was down: sending it shortly")
-        self.scheduler.add_job(self.send_digest, CronTrigger(hour=hour, minute=minute, timezone=tz),
-                               id="digest", **kwargs)
+        self.clock.add_job(self.send_digest, CronTrigger(hour=hour, minute=minute, timezone=tz),
+                           id="digest", **kwargs)
+        self.clock.add_job(self.prune, "interval", hours=6, id="prune")
         logger.info("digest daily at %s %s", digest.at, digest.timezone)
 
-    def crawl_source(self, name: str) -> None:
-        from crawler.timing import backoff
-        from pipelines.storage.store import Store
+    def next_poll(self, source: Any, row: Any, rhythm: Any, now: datetime) -> datetime:
+        from crawler.timing import Rhythm, jitter, poll_interval
 
+        if row.last_run_at is None:
+            return now
+        interval, _ = poll_interval(source, rhythm or Rhythm(), now, row.consecutive_failures,
+                                    self.config.crawl.backoff_after)
+        return row.last_run_at + jitter(interval)
+
+    def at(self, name: str, when: datetime) -> None:
+        self.clock.add_job(self.poll, "date", run_date=when, args=[name], id=f"poll:{name}",
+                           replace_existing=True)
+
+    def poll(self, name: str) -> None:
         if self.stopping.is_set():
             return
-        source = self.config.source(name)
-        store = Store.open(self.config.database_url)
-        row = next(r for r in store.sources() if r.name == name)
-        wait = backoff(source.interval, row.consecutive_failures, self.config.crawl.backoff_after)
-        if row.last_run_at and datetime.now(UTC) - row.last_run_at < wait - timedelta(seconds=5):
-            logger.info("[%s] backing off after %d failed rounds; next try after %s", name,
-                        row.consecutive_failures, (row.last_run_at + wait).isoformat("T", "seconds"))
+        if name in self.service.running():
+            return  # its round is still on; its end schedules the next poll
+        if not self.service.poll(name):  # restarting: try again shortly
+            self.at(name, datetime.now(UTC) + RETRY)
+
+    def heard(self, event: dict[str, Any]) -> None:
+        """An event from the service (in its reader thread): a round ended, so plan the next one."""
+        if event.get("event") != "round" or self.stopping.is_set():
             return
-        # The round stops itself at round_timeout (crawler/limits.py); this is the backstop for
-        # a process that cannot, with time to start up and to close what is in flight.
-        limit = parse_duration(self.config.crawl.round_timeout).total_seconds() + KILL_GRACE
-        command = [sys.executable, "-m", "scheduler", "--config", str(self.config_path), "crawl",
-                   "--source", name, "--format", "json"]
-        logger.info("[%s] crawl round starting", name)
-        with self.lock:
-            child = subprocess.Popen(command, stdout=subprocess.PIPE, start_new_session=True)
-            self.children[name] = child
-        try:
-            out, _ = child.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
-            _kill(child)
-            store.abandon_runs(row.id, f"crawl round killed after {int(limit)}s: it did not stop "
-                                       "by itself at crawl.round_timeout")
-            logger.error("[%s] crawl round killed after %ds", name, limit)
+        name = event["source"]
+        source = self.sources.get(name)
+        if source is None:
             return
-        finally:
-            with self.lock:
-                self.children.pop(name, None)
-        if child.returncode != 0:
-            store.abandon_runs(row.id, f"crawl round exited with code {child.returncode}")
-            logger.error("[%s] crawl round failed (exit %d)", name, child.returncode)
-            return
-        for result in json.loads(out or b"[]"):
-            logger.info("[%s] round %s: %d new, %d skipped, %d failures%s", name,
-                        result["status"], result["new_articles"], result["skipped"],
-                        result["failures"], f" ({result['error']})" if result["error"] else "")
+        from crawler.timing import RATE_WINDOW, Rhythm, jitter, poll_interval
+
+        now = datetime.now(UTC)
+        row = next(r for r in self.store.sources() if r.name == name)
+        rhythm = self.store.rhythms(now - RATE_WINDOW, row.id).get(row.id)
+        interval, reason = poll_interval(source, rhythm or Rhythm(), now,
+                                         row.consecutive_failures, self.config.crawl.backoff_after)
+        self.at(name, now + jitter(interval))
+        error = f" ({event['error']})" if event.get("error") else ""
+        logger.info("[%s] round %s: %d new, %d skipped, %d failures%s; next poll: %s", name,
+                    event["status"], event["new_articles"], event["skipped"], event["failures"],
+                    error, reason)
+
+    def restart(self, why: str) -> None:
+        from crawler.service import ABANDONED
+
+        running = self.service.running()
+        logger.error("restarting the crawl service: %s", why)
+        self.service.kill()
+        self.store.close_abandoned_runs(sorted(running), f"{ABANDONED.split(':')[0]}: the crawl "
+                                        f"service was restarted ({why})")
+        self.service.start()
+        now = datetime.now(UTC)
+        for name in running:  # what they stored stays stored; the rest is polled again
+            self.at(name, now + RETRY)
 
     def send_digest(self) -> None:
         from pipelines.digest.daily import send_pending
         from pipelines.storage.health import attention
-        from pipelines.storage.store import Store
 
-        store = Store.open(self.config.database_url)
         try:
-            results = send_pending(store, self.config.digest, base_dir=self.config.base_dir,
-                                   attention=attention(store, self.config))
+            results = send_pending(self.store, self.config.digest, base_dir=self.config.base_dir,
+                                   attention=attention(self.store, self.config))
         except Exception:
             logger.exception("digest failed; it stays pending and is retried at the next run")
             return
         for result in results:
             logger.info("digest: %s", result)
 
-    def stop(self, signum: int, _frame: Any = None) -> None:
-        """Stop scheduling, give running rounds a grace period, then kill what is left."""
-        if self.stopping.is_set():
-            return
-        self.stopping.set()
-        logger.info("signal %d: stopping; running rounds get %ds to finish", signum,
-                    self.config.crawl.stop_grace_seconds)
-        threading.Thread(target=self._shutdown, daemon=True).start()
-
-    def _shutdown(self) -> None:
-        deadline = time.monotonic() + self.config.crawl.stop_grace_seconds
-        while time.monotonic() < deadline:
-            with self.lock:
-                if not self.children:
-                    break
-            time.sleep(0.2)
-        with self.lock:
-            for name, child in self.children.items():
-                logger.warning("[%s] killing crawl round still running after the grace period",
-                               name)
-                _kill(child)
-        self.scheduler.shutdown(wait=True)
-
-    def run(self) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-        self.schedule()
-        logger.info("newswatch daemon running with %d sources", len(self.config.sources))
-        self.scheduler.start()
-        logger.info("newswatch daemon stopped")
+    def prune(self) -> None:
+        removed = self.store.prune_runs(datetime.now(UTC) - KEEP_RUNS)
+        if removed:
+            logger.info("forgot %d crawl runs older than %d days", removed, KEEP_RUNS.days)
 
 
-# Overdue sources start this far apart after a restart; a missed digest goes out this soon.
-SPREAD = timedelta(seconds=5)
+# A missed digest goes out this soon; a poll the service could not take is tried again this soon.
 CATCH_UP = timedelta(seconds=10)
-KILL_GRACE = 60
-
-
-def _kill(child: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
+RETRY = timedelta(seconds=10)
+KEEP_RUNS = timedelta(days=30)
 
 
 @cli.command()
@@ -630,8 +636,9 @@ def run(ctx: click.Context) -> None:
     config = _load(ctx)
     if not config.sources:
         raise ConfigProblem("no [[sources]] in the config; add one (see `newswatch init`)")
-    _store(config)
-    Daemon(find_config(ctx.obj["config"]).resolve(), config).run()
+    store = _store(config)
+    store.sync_sources(config.sources)
+    Daemon(find_config(ctx.obj["config"]).resolve(), config, store).run()
 
 
 def _config_after_command(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

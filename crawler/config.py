@@ -46,6 +46,21 @@ def parse_duration(value: str | int | float, *, minimum: timedelta | None = None
     return delta
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB)\s*$", re.IGNORECASE)
+
+
+def parse_size(value: Any) -> int:
+    """`500MB`, `1.5GB` in bytes (powers of 1024); at least 100MB."""
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not a size; write a number and a unit in quotes, e.g. "
+                         'max_memory = "1GB" (KB, MB or GB)')
+    size = int(float(match.group(1)) * 1024 ** ("KMG".index(match.group(2)[0].upper()) + 1))
+    if size < 100 * 2**20:
+        raise ValueError(f"{value!r} is too small for a crawl service; give it at least 100MB")
+    return size
+
+
 def _duration_text(value: Any, key: str, minimum: timedelta) -> str:
     """A config duration: a string with a unit. A bare number could be seconds or minutes."""
     if not isinstance(value, str):
@@ -87,12 +102,21 @@ class CrawlConfig(_Model):
     revalidate_every: str = "1d"
     cache_dir: str = ".newswatch/httpcache"
     round_timeout: str = "20m"
-    parallel_rounds: int = Field(2, ge=1, le=32)
+    parallel_rounds: int = Field(16, ge=1, le=256)
+    concurrency: int = Field(16, ge=1, le=256)
     extract_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=0, le=32)
     stop_grace_seconds: float = Field(30.0, ge=0, le=3600)
+    max_memory: str = "1GB"
+    heartbeat_timeout: str = "60s"
     backoff_after: int = Field(3, ge=1)
 
-    @field_validator("revalidate_every", "round_timeout", mode="before")
+    @field_validator("max_memory", mode="before")
+    @classmethod
+    def _memory(cls, value: Any) -> str:
+        parse_size(value)
+        return str(value)
+
+    @field_validator("revalidate_every", "round_timeout", "heartbeat_timeout", mode="before")
     @classmethod
     def _duration(cls, value: Any, info: ValidationInfo) -> str:
         return _duration_text(value, info.field_name, timedelta(seconds=10))
@@ -108,7 +132,9 @@ class SourceConfig(_Model):
     links: str | None = None
     next: str | None = None
     max_pages: int | None = Field(None, ge=1, le=100)
-    every: str = "30m"
+    every: str = "auto"
+    every_min: str = "5m"
+    every_max: str = "6h"
     language: str | None = Field(None, pattern=r"^[a-z]{2}$")
     enabled: bool = True
     allowed_domains: list[str] = Field(default_factory=list)
@@ -121,7 +147,14 @@ class SourceConfig(_Model):
     @field_validator("every", mode="before")
     @classmethod
     def _every(cls, value: Any) -> str:
+        if value == "auto":
+            return value
         return _duration_text(value, "every", timedelta(minutes=1))
+
+    @field_validator("every_min", "every_max", mode="before")
+    @classmethod
+    def _bound(cls, value: Any, info: ValidationInfo) -> str:
+        return _duration_text(value, info.field_name, timedelta(minutes=1))
 
     @model_validator(mode="after")
     def _one_kind(self) -> SourceConfig:
@@ -133,6 +166,9 @@ class SourceConfig(_Model):
             raise ValueError("a listing source needs `links`, the CSS selector of its article links")
         if not self.listing and (self.links or self.next or self.max_pages):
             raise ValueError("`links`, `next` and `max_pages` only apply to a listing source")
+        low, high = self.interval_bounds
+        if low > high:
+            raise ValueError(f"every_min ({self.every_min}) is longer than every_max ({self.every_max})")
         return self
 
     @property
@@ -144,8 +180,18 @@ class SourceConfig(_Model):
         return str(getattr(self, self.kind))
 
     @property
+    def adaptive(self) -> bool:
+        """`every = "auto"`: the interval follows the source's rhythm (crawler/timing.py)."""
+        return self.every == "auto"
+
+    @property
     def interval(self) -> timedelta:
-        return parse_duration(self.every)
+        """A fixed `every`; for "auto", the shortest it may become (`every_min`)."""
+        return self.interval_bounds[0] if self.adaptive else parse_duration(self.every)
+
+    @property
+    def interval_bounds(self) -> tuple[timedelta, timedelta]:
+        return parse_duration(self.every_min), parse_duration(self.every_max)
 
     @property
     def pages(self) -> int:

@@ -1,78 +1,75 @@
-"""A source's round is bounded: at most `crawl.max_requests_per_round` requests, and no request
-outliving `crawl.round_timeout`.
+"""Every request passes its round's gate just before it is downloaded: the round must still be on,
+the request on the source's sites, within crawl.max_requests_per_round, and it gets no more time
+than the round has left (crawl.round_timeout).
 
-Scrapy's CloseSpider extension ends the round at the time limit (CLOSESPIDER_TIMEOUT), but a
-closing spider waits for the downloads in flight, each allowed DOWNLOAD_TIMEOUT; so every request
-here gets no more time than the round has left. The request count covers every request the
-engine schedules for the source (index pages, articles, retries, redirects): a sitemap index that
-keeps linking to new indexes, or a listing that keeps paging, stops at the limit.
+One engine crawls every source, so these are a source's limits, not the engine's. The gate is a
+downloader middleware, not a check when a request is scheduled: a request dropped here reaches its
+errback, so its round knows it is gone (and a feed redirected to another site says so).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Self
+from urllib.parse import urlsplit
 
-from scrapy import signals
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
+
+from pipelines.dedupe.identity import on_site
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Request
 
+    from crawler.rounds import Rounds
+
 logger = logging.getLogger(__name__)
-ENDED_BY = "newswatch/ended_by"  # stats key: which limit ended the round
+ENDED_BY = "newswatch/ended_by"  # a round's stats key: which limit ended the round
+# A request may run this long past its round's deadline: the round is then closed by its errback.
+GRACE_SECONDS = 2.0
 
 
-class RoundLimits:
-    """Counts the source's scheduled requests and drops those past the limit or the deadline."""
+class RoundDropped(IgnoreRequest):
+    """A request its round may not make; the message says why, in words."""
 
-    def __init__(self, crawler: Crawler, max_requests: int, seconds: float, timeout: float) -> None:
-        self.crawler = crawler
-        self.max_requests = max_requests
-        self.seconds = seconds
+
+class RoundGate:
+    """A downloader middleware holding each request to its round's limits."""
+
+    def __init__(self, rounds: Rounds, timeout: float) -> None:
+        self.rounds = rounds
         self.timeout = timeout
-        self.deadline = float("inf")
-        self.scheduled = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        settings = crawler.settings
-        max_requests = settings.getint("NEWSWATCH_MAX_REQUESTS", 0)
-        seconds = settings.getfloat("CLOSESPIDER_TIMEOUT", 0)
-        if not (max_requests or seconds):
-            raise NotConfigured("no round limits set")
-        limits = cls(crawler, max_requests, seconds, settings.getfloat("DOWNLOAD_TIMEOUT", 180))
-        crawler.signals.connect(limits.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(limits.request_scheduled, signal=signals.request_scheduled)
-        return limits
+        return cls(crawler.settings["NEWSWATCH_ROUNDS"], crawler.settings.getfloat("DOWNLOAD_TIMEOUT"))
 
-    def spider_opened(self, spider: Spider) -> None:
-        if self.seconds:
-            self.deadline = time.monotonic() + self.seconds
-
-    def request_scheduled(self, request: Request, spider: Spider) -> None:
-        """Raising IgnoreRequest here drops the request (as Scrapy's offsite filter does)."""
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            self._drop(request, "round_timeout")
-        if self.max_requests and self.scheduled >= self.max_requests:
-            self._drop(request, "max_requests_per_round")
-        self.scheduled += 1
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if "source" not in request.meta:  # robots.txt, fetched by Scrapy's middleware for ours
+            return
+        current = self.rounds.of(request.meta)
+        if current is None or current.over:
+            raise RoundDropped("its round is over")
+        if current.timed_out:
+            current.limit_reached("round_timeout")
+            raise RoundDropped(f"round limit reached (crawl.round_timeout, {current.limits.round_timeout})")
+        if not on_site(request.url, current.allowed_domains):
+            raise RoundDropped(self._offsite(request))
+        if current.requests >= current.limits.max_requests:
+            current.limit_reached("max_requests_per_round")
+            # What was not fetched was not dealt with: its index is read again next round.
+            current.unsettled.add(request.meta.get("from_index") or request.url)
+            raise RoundDropped(f"round limit reached (crawl.max_requests_per_round, "
+                               f"{current.limits.max_requests})")
+        current.requests += 1
         request.meta["download_timeout"] = max(0.5, min(
-            request.meta.get("download_timeout", self.timeout), left))
+            request.meta.get("download_timeout", self.timeout), current.seconds_left() + GRACE_SECONDS))
 
-    def _drop(self, request: Request, limit: str) -> None:
-        stats = self.crawler.stats
-        stats.inc_value(f"newswatch/limit/{limit}")
-        if stats.get_value(ENDED_BY) is None:
-            stats.set_value(ENDED_BY, limit)
-            logger.warning("[%s] round limit reached (crawl.%s): no more requests this round",
-                           self.crawler.spider.name if self.crawler.spider else "?", limit)
-        # What was not fetched was not dealt with: its index is read again next round.
-        unsettled = getattr(self.crawler.spider, "unsettled", None)
-        if unsettled is not None:
-            unsettled.add(request.meta.get("from_index") or request.url)
-        raise IgnoreRequest(f"round limit reached (crawl.{limit})")
+    @staticmethod
+    def _offsite(request: Request) -> str:
+        """A redirect to a site the source may not fetch from (the spider never asks for one)."""
+        origin = (request.meta.get("redirect_urls") or [request.url])[0]
+        host = urlsplit(request.url).hostname
+        return (f"{origin} redirects to another site ({request.url}), not followed: if the source "
+                f"moved, change its URL in the config, or add \"{host}\" to its allowed_domains")

@@ -1,7 +1,7 @@
 """Log lines on stderr: one line per event, our own words; libraries' chatter and tracebacks with -v.
 
 A first crawl without network used to print 900 lines and two dozen Scrapy tracebacks for twelve
-sources; every failure is already one line of ours, naming the cause (crawler/spiders/base.py).
+sources; every failure is already one line of ours, naming the cause (crawler/spiders/news.py).
 """
 
 from __future__ import annotations

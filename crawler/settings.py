@@ -26,7 +26,7 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "ROBOTSTXT_OBEY": crawl.obey_robots,
         "ROBOTSTXT_USER_AGENT": "newswatch",
         # One polite stream per site: AutoThrottle adapts the delay to how fast the site answers.
-        "CONCURRENT_REQUESTS": 16,
+        "CONCURRENT_REQUESTS": crawl.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency_per_domain,
         "DOWNLOAD_DELAY": crawl.download_delay,
         "DOWNLOAD_DELAY_JITTER": 0.5,
@@ -41,10 +41,10 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "RETRY_TIMES": crawl.retries,
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
-        # Every source is its own crawler, each may hold this much of downloaded, unprocessed
-        # pages (a few articles) before it stops asking for more; with extraction off the reactor
-        # thread, downloads race ahead of the workers (960 MB at Scrapy's 5 MB).
-        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 300_000,
+        # Downloaded pages waiting for an extraction worker: at most this much before the engine
+        # stops asking for more (with extraction off the reactor thread, downloads race ahead of
+        # the workers: 960 MB at Scrapy's 5 MB with one crawler per source).
+        "SCRAPER_SLOT_MAX_ACTIVE_SIZE": 2_000_000,
         # Scrapy handles each response's output with this many asyncio tasks, however little it
         # yields: an article page yields one item, and at the default 100 the tasks of the pages
         # waiting for a worker took 75 MB (tracemalloc, 30 sources; benchmarks/profile_crawl.md).
@@ -67,24 +67,21 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "NEWSWATCH_REVALIDATE_SECONDS": parse_duration(crawl.revalidate_every).total_seconds(),
         "NEWSWATCH_MAX_FRESH_SECONDS": 300,
         "ITEM_PIPELINES": ITEM_PIPELINES,
+        # Every source's round has its own gate (crawler/limits.py): its sites, its request limit,
+        # its deadline. Scrapy's offsite filter knows one spider's domains, and drops a request
+        # at scheduling without telling its errback.
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
-            "crawler.offsite.OffsiteRedirects": 50,
+            "crawler.limits.RoundGate": 50,
         },
+        # Articles are deduplicated against the store, and a feed is requested again every poll:
+        # Scrapy's in-memory request filter would grow for ever and drop the next poll.
+        "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
         "LOG_FORMATTER": "crawler.logformat.NewsLogFormatter",
-        # RemoteControl is off (REMOTE_CONTROL_ENABLED) but still imported, 0.09 s a round.
-        "EXTENSIONS": {"crawler.health.CrawlRunRecorder": 100, "crawler.limits.RoundLimits": 50,
-                       "scrapy.extensions.remote_control.RemoteControl": None},
-        # A round's bounds (crawler/limits.py): Scrapy's CloseSpider ends it at round_timeout.
-        "CLOSESPIDER_TIMEOUT": parse_duration(crawl.round_timeout).total_seconds(),
-        "NEWSWATCH_ROUND_TIMEOUT": crawl.round_timeout,
-        "NEWSWATCH_MAX_REQUESTS": crawl.max_requests_per_round,
-        "NEWSWATCH_DATABASE_URL": config.database_url,
-        "NEWSWATCH_TOPICS": config.topics,
-        "NEWSWATCH_MAX_ARTICLES": crawl.max_articles_per_round,
-        "NEWSWATCH_EXTRACT_WORKERS": crawl.extract_workers,
-        "NEWSWATCH_NEAR_DUPLICATE_THRESHOLD": config.dedupe.near_duplicate_threshold,
-        "NEWSWATCH_DEDUPE_WINDOW_DAYS": config.dedupe.window_days,
+        # RemoteControl is off (REMOTE_CONTROL_ENABLED) but still imported, 0.09 s a start; LogStats
+        # and CoreStats count for one crawler, while a round counts for its source.
+        "EXTENSIONS": {"scrapy.extensions.remote_control.RemoteControl": None,
+                       "scrapy.extensions.logstats.LogStats": None},
     }
     settings.update(overrides)
     return settings

@@ -1,24 +1,97 @@
-"""When things should run: first crawls after a restart, failure backoff, and missed digests."""
+"""When things should run: each source's next poll (its own rhythm, failure backoff, the spread
+after a restart) and the daily digest."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from crawler.config import SourceConfig
 
 MAX_BACKOFF = timedelta(hours=24)
 
 
-def first_crawl_at(
-    last_run: datetime | None, every: timedelta, now: datetime, slot: int, spread: timedelta
-) -> datetime:
-    """When a source's first crawl after (re)start is due.
+@dataclass(frozen=True)
+class Rhythm:
+    """A source's recent polls: how many in the window, the new articles they found, the oldest
+    poll in the window, and when a poll last found something (ever)."""
 
-    Overdue sources are not all fired at once: each takes the next `spread` slot, so a
-    restart after a long outage ramps up instead of hitting every site in the same second.
+    polls: int = 0
+    found: int = 0
+    since: datetime | None = None
+    last_new: datetime | None = None
+
+
+# The adaptive interval reads the source's rhythm over this much of its history.
+RATE_WINDOW = timedelta(days=7)
+# A poll of an unchanged source costs about this much of the service's time (a conditional GET):
+# overdue sources after a restart are spread by it, divided among the parallel rounds.
+POLL_COST = timedelta(seconds=1)
+FIRST_INTERVAL = timedelta(minutes=30)
+
+
+def poll_interval(source: SourceConfig, rhythm: Rhythm, now: datetime, failures: int,
+                  backoff_after: int) -> tuple[timedelta, str]:
+    """The source's current interval, and why, in words `newswatch sources` can show.
+
+    `every = "auto"` follows the source's own rhythm, between `every_min` and `every_max`: about one
+    new article a poll, from the articles its polls found over the last week (faster when new ones
+    keep coming), and half the time it has been silent when they found none (slower, the longer
+    nothing comes). Failing rounds past `crawl.backoff_after` double it.
     """
-    if last_run is not None and last_run + every > now:
-        return last_run + every
-    return now + spread * slot
+    if not source.adaptive:
+        interval, reason = source.interval, f"every {source.every} (fixed)"
+    else:
+        low, high = source.interval_bounds
+        if not rhythm.polls or rhythm.since is None:
+            interval, why = FIRST_INTERVAL, "no polls yet"
+        elif rhythm.found:
+            span = max(now - rhythm.since, low)
+            interval, why = span / rhythm.found, f"{rhythm.found} new in the last {_words(span)}"
+        else:
+            silence = now - (rhythm.last_new or rhythm.since)
+            interval, why = silence / 2, f"nothing new for {_words(silence)}"
+        interval = min(max(interval, low), high)
+        bound = {low: " (every_min)", high: " (every_max)"}.get(interval, "")
+        reason = f"every {_words(interval)}{bound}: {why}"
+    waited = backoff(interval, failures, backoff_after)
+    if waited != interval:
+        reason += f"; backed off to {_words(waited)} after {failures} failed rounds"
+    return waited, reason
+
+
+def spread(names: Sequence[str], now: datetime, smallest: timedelta, parallel: int
+           ) -> dict[str, datetime]:
+    """When each overdue source is polled after a (re)start: evenly over a window long enough for
+    the service to keep up (POLL_COST each, `parallel` at once) and never longer than the smallest
+    interval, so a thousand overdue sources are all polled within it."""
+    if not names:
+        return {}
+    window = min(smallest, max(timedelta(seconds=5), POLL_COST * len(names) / max(parallel, 1)))
+    step = window / len(names)
+    return {name: now + step * i for i, name in enumerate(names)}
+
+
+def jitter(interval: timedelta) -> timedelta:
+    """The interval give or take 5 % (at most a minute): sources added together drift apart."""
+    spread_s = min(60.0, interval.total_seconds() * 0.05)
+    return interval + timedelta(seconds=random.uniform(-spread_s, spread_s))
+
+
+def _words(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
 
 
 def backoff(every: timedelta, failures: int, after: int) -> timedelta:

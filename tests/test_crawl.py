@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import load_config
-from crawler.locks import source_locks
+from crawler.locks import SourceLocks
 from tests.conftest import newswatch, write_config
 from tests.portal.server import Portal
 
@@ -253,13 +253,16 @@ def test_crawl_of_one_source_and_unknown_source(tmp_path: Path, fresh_portal: Po
 def test_a_source_another_process_is_crawling_is_skipped(tmp_path: Path, fresh_portal: Portal) -> None:
     config_path = write_config(tmp_path, sources(fresh_portal)[:3])
     config = load_config(config_path)
-    kr, euckr = config.source("kr"), config.source("euckr")
     # This test process stands for the daemon, in the middle of a round of kr.
-    with source_locks(config.path(config.crawl.cache_dir) / "locks", [kr]) as held:
-        assert held == [kr]
-        with source_locks(config.path(config.crawl.cache_dir) / "locks", [kr, euckr]) as free:
-            assert free == [euckr], "a lock is one process's at a time"
+    locks, other = (SourceLocks(config.path(config.crawl.cache_dir) / "locks") for _ in range(2))
+    release = locks.take("kr")
+    assert release is not None
+    try:
+        assert other.take("kr") is None, "a lock is one holder's at a time"
+        assert other.not_running(["kr", "euckr"]) == ["euckr"]
         out = newswatch(config_path, "crawl", "--format", "json").stdout
+    finally:
+        release()
     results = {r["source"]: r for r in json.loads(out)}
     assert [r["source"] for r in json.loads(out)] == ["kr", "euckr", "en"]
     assert results["kr"]["status"] == "busy" and "another newswatch process" in results["kr"]["error"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 from rich.console import Console
@@ -22,8 +23,9 @@ def stderr(capsys: pytest.CaptureFixture[str]) -> Callable[[], str]:
 def test_log_lines_go_through_the_live_display(stderr: Callable[[], str]) -> None:
     setup_logging(verbose=False)
     screen = io.StringIO()
-    with CrawlProgress(Console(file=screen, force_terminal=True, width=100)):
-        logging.getLogger("crawler.spiders.base").warning("[kr] DNS lookup failed for rss.example")
+    rounds = SimpleNamespace(active={})
+    with CrawlProgress(rounds, Console(file=screen, force_terminal=True, width=100)):
+        logging.getLogger("crawler.spiders.news").warning("[kr] DNS lookup failed for rss.example")
     assert "DNS lookup failed for rss.example" in screen.getvalue()
     assert "DNS lookup failed" not in stderr(), "written past the display"
 

@@ -11,20 +11,41 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from crawler.timing import backoff, digest_missed, first_crawl_at, last_digest_due
+from crawler.config import SourceConfig
+from crawler.timing import Rhythm, backoff, digest_missed, last_digest_due, poll_interval, spread
 from tests.conftest import write_config
 from tests.portal.server import Portal
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-SPREAD = timedelta(seconds=15)
 
 
-def test_overdue_sources_are_staggered_and_on_time_ones_keep_their_rhythm() -> None:
-    every = timedelta(minutes=30)
-    assert first_crawl_at(None, every, NOW, 0, SPREAD) == NOW
-    assert first_crawl_at(NOW - timedelta(days=2), every, NOW, 3, SPREAD) == NOW + 3 * SPREAD
-    recent = NOW - timedelta(minutes=10)
-    assert first_crawl_at(recent, every, NOW, 5, SPREAD) == recent + every
+def test_a_thousand_overdue_sources_are_spread_within_the_smallest_interval() -> None:
+    names = [f"s{n}" for n in range(1000)]
+    due = spread(names, NOW, smallest=timedelta(minutes=5), parallel=16)
+    assert sorted(due.values()) == list(due.values()), "in order, evenly"
+    assert max(due.values()) - NOW < timedelta(minutes=5)
+    assert max(due.values()) - NOW > timedelta(seconds=30), "not all in the same second"
+    few = spread(names[:3], NOW, smallest=timedelta(minutes=5), parallel=16)
+    assert max(few.values()) - NOW < timedelta(seconds=5), "three overdue sources go at once"
+
+
+def test_auto_intervals_follow_each_sources_rhythm_both_ways() -> None:
+    source = SourceConfig(name="s", feed="http://x.org/f", every_min="5m", every_max="6h")
+    fixed = SourceConfig(name="f", feed="http://x.org/f", every="30m")
+    busy = Rhythm(polls=48, found=96, since=NOW - timedelta(hours=24), last_new=NOW)
+    quiet = Rhythm(polls=20, found=0, since=NOW - timedelta(days=2),
+                   last_new=NOW - timedelta(hours=3))
+    dead = Rhythm(polls=30, found=0, since=NOW - timedelta(days=7), last_new=None)
+    assert poll_interval(source, busy, NOW, 0, 3)[0] == timedelta(minutes=15)
+    assert "96 new in the last 24.0h" in poll_interval(source, busy, NOW, 0, 3)[1]
+    assert poll_interval(source, quiet, NOW, 0, 3)[0] == timedelta(hours=1.5)
+    assert poll_interval(source, dead, NOW, 0, 3) == (timedelta(hours=6), "every 6.0h (every_max): "
+                                                      "nothing new for 7.0d")
+    flood = Rhythm(polls=10, found=5000, since=NOW - timedelta(hours=1), last_new=NOW)
+    assert poll_interval(source, flood, NOW, 0, 3)[0] == timedelta(minutes=5), "never below every_min"
+    assert poll_interval(fixed, busy, NOW, 0, 3) == (timedelta(minutes=30), "every 30m (fixed)")
+    slowed, why = poll_interval(fixed, busy, NOW, 4, 3)
+    assert slowed == timedelta(hours=2) and "backed off" in why
 
 
 def test_failing_sources_back_off_up_to_a_day() -> None:

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
 from scrapy.utils.test import get_crawler
+from twisted.internet.task import Clock
 
 from crawler.config import SourceConfig
-from crawler.spiders import FeedSpider, ListingSpider, SitemapSpider
-from crawler.spiders.base import SourceSpider
+from crawler.rounds import Limits, Round, Rounds
+from crawler.spiders.candidates import site_domain
+from crawler.spiders.news import NewsSpider
+from pipelines.storage.store import Store
 
 RSS_091 = b"""<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title>
 <link>http://news.example.kr/</link><language>ko</language>
@@ -34,23 +37,32 @@ NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
 </urlset>"""
 
 
-def _spider(cls: type[SourceSpider], tmp_path: Path, **source: object) -> SourceSpider:
-    crawler = get_crawler(cls, {"NEWSWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
-    spider = cls.from_crawler(crawler, source=SourceConfig.model_validate(source))
-    crawler.spider = spider
-    crawler.stats.open_spider()
-    return spider
+def _spider(tmp_path: Path, **source: object) -> tuple[NewsSpider, Round]:
+    """The service's spider with one round of `source` begun (no reactor: a test clock)."""
+    config = SourceConfig.model_validate(source)
+    store = Store.open(f"sqlite:///{tmp_path}/s.db")
+    store.sync_sources([config])
+    begun: list[Round] = []
+    rounds = Rounds(store, Limits(), parallel=4, begin=begun.append, ended=lambda result: None,
+                    domains=lambda s: (site_domain(s.url), *s.allowed_domains), clock=Clock())
+    spider = NewsSpider.from_crawler(get_crawler(NewsSpider, {"NEWSWATCH_ROUNDS": rounds}))
+    rounds.ask(config)
+    (current,) = begun
+    current.started_one()  # its index request
+    return spider, current
 
 
-def _requests(spider: SourceSpider, response: TextResponse) -> list[Request]:
-    response.request = Request(response.url, meta={"index": True})
+def _requests(spider: NewsSpider, current: Round, response: TextResponse) -> list[Request]:
+    response.request = Request(response.url, meta={"index": True, "source": current.name,
+                                                   "run": current.run_id})
+    current.started_one()
     return list(spider.parse_index(response))
 
 
 @pytest.mark.parametrize("body", [RSS_091, RSS_10])
 def test_old_rss_versions_are_read(tmp_path: Path, body: bytes) -> None:
-    spider = _spider(FeedSpider, tmp_path, name="old", feed="http://rss.news.example.kr/f")
-    requests = _requests(spider, XmlResponse("http://rss.news.example.kr/f", body=body))
+    spider, current = _spider(tmp_path, name="old", feed="http://rss.news.example.kr/f")
+    requests = _requests(spider, current, XmlResponse("http://rss.news.example.kr/f", body=body))
     assert len(requests) == 1
     candidate = requests[0].meta["candidate"]
     assert candidate.url.startswith("http://news.example.kr/")
@@ -60,45 +72,64 @@ def test_old_rss_versions_are_read(tmp_path: Path, body: bytes) -> None:
 
 
 def test_news_sitemap_gives_titles_dates_newest_first_and_stays_on_site(tmp_path: Path) -> None:
-    spider = _spider(SitemapSpider, tmp_path, name="nm", sitemap="http://news.example.kr/sm.xml.gz",
-                     language="ko")
+    spider, current = _spider(tmp_path, name="nm", sitemap="http://news.example.kr/sm.xml.gz",
+                              language="ko")
     response = XmlResponse("http://news.example.kr/sm.xml.gz", body=gzip.compress(NEWS_SITEMAP))
-    requests = _requests(spider, response)
+    requests = _requests(spider, current, response)
     assert [r.meta["candidate"].title for r in requests] == ["New one", "Old one"]
     assert requests[0].meta["candidate"].published.utcoffset().total_seconds() == 9 * 3600
-    assert spider.crawler.stats.get_value("newswatch/skipped/offsite") == 1
+    assert current.stats["newswatch/skipped/offsite"] == 1
+    assert all(r.meta["download_slot"] == "example.kr" for r in requests), "one slot per site"
 
 
 def test_budget_caps_a_huge_first_fetch(tmp_path: Path) -> None:
     items = "".join(f"<item><link>http://news.example.kr/{n}</link></item>" for n in range(50))
     body = f"<rss version='2.0'><channel><link>http://news.example.kr/</link>{items}</channel></rss>"
-    spider = _spider(FeedSpider, tmp_path, name="big", feed="http://news.example.kr/rss")
-    spider.article_budget = 10
-    assert len(_requests(spider, XmlResponse("http://news.example.kr/rss", body=body.encode()))) == 10
-    assert spider.crawler.stats.get_value("newswatch/skipped/over_budget") == 40
-    assert spider.settled_now() == {}, "links left over: the next round must read the feed again"
+    spider, current = _spider(tmp_path, name="big", feed="http://news.example.kr/rss")
+    current.articles_left = 10
+    response = XmlResponse("http://news.example.kr/rss", body=body.encode())
+    assert len(_requests(spider, current, response)) == 10
+    assert current.stats["newswatch/skipped/over_budget"] == 40
+    assert current.settled_now() == {}, "links left over: the next round must read the feed again"
 
 
 def test_a_settled_index_is_not_read_again_unless_it_or_the_source_changed(tmp_path: Path) -> None:
     items = "".join(f"<item><link>http://news.example.kr/{n}</link></item>" for n in range(3))
     body = f"<rss version='2.0'><channel>{items}</channel></rss>".encode()
-    spider = _spider(FeedSpider, tmp_path, name="kr", feed="http://news.example.kr/rss")
+    spider, current = _spider(tmp_path, name="kr", feed="http://news.example.kr/rss")
     response = XmlResponse("http://news.example.kr/rss", body=body)
-    assert _requests(spider, response)
-    spider.settled = spider.settled_now()  # what the next round starts from
-    assert list(spider.settled) == ["http://news.example.kr/rss"]
-    assert _requests(spider, response) == []
-    assert spider.crawler.stats.get_value("newswatch/index_settled") == 1
-    assert spider.crawler.stats.get_value("newswatch/index_ok") == 2, "still a healthy read"
+    assert _requests(spider, current, response)
+    current.settled = current.settled_now()  # what the next round starts from
+    assert list(current.settled) == ["http://news.example.kr/rss"]
+    current.articles_left = 100
+    assert _requests(spider, current, response) == []
+    assert current.stats["newswatch/index_settled"] == 1
+    assert current.stats["newswatch/index_ok"] == 2, "still a healthy read"
     changed = XmlResponse("http://news.example.kr/rss", body=body.replace(b"</item>", b" </item>", 1))
-    assert _requests(spider, changed), "a changed body is read"
-    spider.source = spider.source.model_copy(update={"allowed_domains": ["other.example"]})
-    assert _requests(spider, response), "a changed source config is read"
+    assert _requests(spider, current, changed), "a changed body is read"
+    current.source = current.source.model_copy(update={"allowed_domains": ["other.example"]})
+    assert _requests(spider, current, response), "a changed source config is read"
 
 
 def test_listing_without_matching_links_names_the_selector(tmp_path: Path) -> None:
-    spider = _spider(ListingSpider, tmp_path, name="l", listing="http://news.example.kr/list",
-                     links="a.headline")
+    spider, current = _spider(tmp_path, name="l", listing="http://news.example.kr/list",
+                              links="a.headline")
     html = b"<html><body><a class='title' href='/a'>A</a></body></html>"
-    assert _requests(spider, HtmlResponse("http://news.example.kr/list", body=html)) == []
-    assert "no element matches links = 'a.headline'" in spider.errors[0]
+    assert _requests(spider, current, HtmlResponse("http://news.example.kr/list", body=html)) == []
+    assert "no element matches links = 'a.headline'" in current.errors[0]
+
+
+def test_a_round_is_over_when_its_requests_and_items_are(tmp_path: Path) -> None:
+    items = "".join(f"<item><link>http://news.example.kr/{n}</link></item>" for n in range(2))
+    body = f"<rss version='2.0'><channel>{items}</channel></rss>".encode()
+    spider, current = _spider(tmp_path, name="kr", feed="http://news.example.kr/rss")
+    requests = _requests(spider, current, XmlResponse("http://news.example.kr/rss", body=body))
+    current.done_one()  # the index request's own count, as the engine's callback would end it
+    assert current.pending == 2 and not current.over, "two article requests pending"
+    for request in requests:
+        page = HtmlResponse(request.url, body=b"<html><body><p>text</p></body></html>",
+                            request=request)
+        (item,) = list(spider.parse_article(page))
+        assert not current.over, "the item is still in the pipeline"
+        spider.item_done(item)
+    assert current.over and current.pending == 0

@@ -1,9 +1,1 @@
-"""One spider class per kind of source index; each instance crawls one configured source."""
-
-from crawler.spiders.feed import FeedSpider
-from crawler.spiders.listing import ListingSpider
-from crawler.spiders.sitemap import SitemapSpider
-
-SPIDERS = {"feed": FeedSpider, "sitemap": SitemapSpider, "listing": ListingSpider}
-
-__all__ = ["SPIDERS", "FeedSpider", "ListingSpider", "SitemapSpider"]
+"""The crawl service's one spider (news.py) and the readers of each kind of source index."""

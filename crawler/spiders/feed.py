@@ -2,52 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import feedparser
 
-from crawler.spiders.base import (
+from crawler.spiders.candidates import (
     MAX_SUMMARY,
     MAX_TITLE,
     MAX_URL,
     Candidate,
-    SourceSpider,
+    IndexPage,
     bounded,
     site_domain,
 )
 from pipelines.extraction.dates import SEOUL, parse_date
 
 if TYPE_CHECKING:
-    from scrapy.http import Request, Response
+    from scrapy.http import Response
+
+    from crawler.rounds import Round
 
 
-class FeedSpider(SourceSpider):
-    kind = "feed"
-
-    def parse_index(self, response: Response) -> Iterator[Request]:
-        if self.already_settled(response):
-            self.index_ok(response)
-            return
-        parsed = feedparser.parse(
-            response.body,
-            response_headers={"content-type": response.headers.get(b"Content-Type", b"").decode(
-                "latin-1")},
-        )
-        if not parsed.entries and (parsed.bozo or not parsed.version):
-            self.index_broken(response.url, _why_not_a_feed(response.body, parsed))
-            return
-        self.index_ok(response)
-        language = self.source.language or (parsed.feed.get("language") or "")[:2].lower()
-        default_tz = SEOUL if language == "ko" else None
-        # Feeds often live on another host (rss.example.com, FeedBurner) than their articles;
-        # the channel's own link names the site whose articles this feed may point to.
-        channel = parsed.feed.get("link")
-        if channel and channel.startswith(("http://", "https://")):
-            domain = site_domain(channel)
-            if domain and domain not in self.allowed_domains:
-                self.allowed_domains.append(domain)
-        yield from self.article_requests((_candidate(e, default_tz) for e in parsed.entries), response.url)
+def read_feed(response: Response, current: Round) -> IndexPage:
+    if current.already_settled(response.url, response.body):
+        return IndexPage(settled=True)
+    parsed = feedparser.parse(
+        response.body,
+        response_headers={"content-type": response.headers.get(b"Content-Type", b"").decode(
+            "latin-1")},
+    )
+    if not parsed.entries and (parsed.bozo or not parsed.version):
+        return IndexPage(broken=_why_not_a_feed(response.body, parsed))
+    language = current.source.language or (parsed.feed.get("language") or "")[:2].lower()
+    default_tz = SEOUL if language == "ko" else None
+    # Feeds often live on another host (rss.example.com, FeedBurner) than their articles; the
+    # channel's own link names the site whose articles this feed may point to.
+    channel = parsed.feed.get("link")
+    domains = [site_domain(channel)] if channel and channel.startswith(("http://", "https://")) else []
+    return IndexPage(candidates=[_candidate(e, default_tz) for e in parsed.entries],
+                     domains=[d for d in domains if d])
 
 
 def _candidate(entry: Any, default_tz: Any) -> Candidate:

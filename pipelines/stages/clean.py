@@ -11,12 +11,10 @@ from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import DropItem
 
-from pipelines.stages.classify import shared_examples
-from pipelines.workers.pool import shared_pool
+from pipelines.stages.resources import Count, StageResources
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
-    from scrapy.statscollectors import StatsCollector
 
     from crawler.items import ArticleItem
     from pipelines.workers.pool import PagePool
@@ -26,26 +24,23 @@ logger = logging.getLogger(__name__)
 class CleanPipeline:
     """Cleans each fetched page (in a worker process) and drops the pages that hold no article."""
 
-    def __init__(self, stats: StatsCollector, pool: PagePool) -> None:
-        self.stats = stats
+    def __init__(self, pool: PagePool, count: Count) -> None:
         self.pool = pool
+        self.count = count
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        settings = crawler.settings
-        pool = shared_pool(settings.getint("NEWSWATCH_EXTRACT_WORKERS", 0),
-                           settings.getlist("NEWSWATCH_TOPICS"),
-                           shared_examples(settings["NEWSWATCH_DATABASE_URL"]))
-        return cls(crawler.stats, pool)
+        resources = StageResources.of(crawler)
+        return cls(resources.pool, resources.count)
 
     async def process_item(self, item: ArticleItem) -> ArticleItem:
         reason, prepared = await self.pool.prepare(item)
         if reason is not None:
-            self.stats.inc_value(f"clean/dropped/{reason}")
+            self.count(item.source, f"clean/dropped/{reason}", 1)
             raise DropItem(f"not an article ({reason}): {item.url}")
-        self.stats.inc_value("clean/ok")
+        self.count(item.source, "clean/ok", 1)
         if prepared.canonical_refused:
-            self.stats.inc_value("clean/canonical_refused")
+            self.count(item.source, "clean/canonical_refused", 1)
             logger.warning("[%s] ignored rel=canonical %s of %s: another host than the one that "
                            "served the page; stored under the fetched URL", item.source,
                            prepared.canonical_refused, item.url)

@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING, Self
 from scrapy.exceptions import DropItem
 
 from pipelines.dedupe.identity import canonical_url
-from pipelines.stages.dedupe import remember
-from pipelines.storage.store import Store
+from pipelines.dedupe.shingles import from_bytes
+from pipelines.stages.resources import Count, StageResources
+from pipelines.storage.models import utcnow
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
-    from scrapy.statscollectors import StatsCollector
 
     from crawler.items import ArticleItem
+    from pipelines.dedupe.near_duplicates import NearDuplicateIndex
+    from pipelines.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -23,13 +25,15 @@ logger = logging.getLogger(__name__)
 class StorePipeline:
     """Writes each surviving article, and remembers its URLs so no later round refetches them."""
 
-    def __init__(self, store: Store, stats: StatsCollector) -> None:
+    def __init__(self, store: Store, index: NearDuplicateIndex, count: Count) -> None:
         self.store = store
-        self.stats = stats
+        self.index = index
+        self.count = count
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(Store.open(crawler.settings["NEWSWATCH_DATABASE_URL"]), crawler.stats)
+        resources = StageResources.of(crawler)
+        return cls(resources.store, resources.index, resources.count)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         source_id = self.store.source_id(item.source)
@@ -51,12 +55,13 @@ class StorePipeline:
             aliases=[canonical_url(item.url)],
         )
         if stored is None:
-            self.stats.inc_value("store/duplicate")
+            self.count(item.source, "store/duplicate", 1)
             raise DropItem(f"stored concurrently: {item.url}")
         article_id, item.story_id = stored
         item.article_id = article_id
-        remember(self.store, item)
-        self.stats.inc_value("store/stored")
+        if item.minhash:  # a candidate for the copies that follow it
+            self.index.add(article_id, item.story_id, from_bytes(item.minhash), utcnow())
+        self.count(item.source, "store/stored", 1)
         matched = [s for s in item.scores if s.matched]  # counted by the classify stage
         logger.info("[%s] stored #%d %s%s", item.source, article_id, item.title or item.url,
                     f" (matches {', '.join(s.topic for s in matched)})" if matched else "")

@@ -9,21 +9,42 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, make_url, select, text
+from sqlalchemy import (
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    make_url,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.storage.models import Article, CrawlRun, Digest, Match, Page, Source, Story, utcnow
+from pipelines.storage.models import (
+    Article,
+    CrawlRun,
+    Digest,
+    Label,
+    Match,
+    Page,
+    Source,
+    Story,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from crawler.config import SourceConfig
+    from crawler.timing import Rhythm
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision (a test checks it against Alembic's head). A database already
 # there needs no Alembic, whose import (with Mako and Pygments) costs every crawl round 0.3 s.
 SCHEMA_REVISION = "0002"
-_stores: dict[str, Store] = {}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -41,7 +62,7 @@ class StoreError(Exception):
 
 
 class Store:
-    """One engine per database URL; sessions are short and per operation."""
+    """One engine per store; sessions are short and per operation."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -53,23 +74,24 @@ class Store:
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
-        """The shared store for `url`, migrated to the newest schema on first use.
+        """A store for `url`, migrated to the newest schema; close() it when done.
 
         Raises StoreError, naming database.url, when the database cannot be opened.
         """
-        store = _stores.get(url)
-        if store is None:
-            try:
-                store = cls(url)
-                if migrate:
-                    store.migrate()
-            except SQLAlchemyError as exc:
-                shown = make_url(url).render_as_string(hide_password=True)
-                reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
-                raise StoreError(f"database.url: cannot open {shown}: {reason}; check the URL, that "
-                                 "the server is up, or that the file is a newswatch database") from None
-            _stores[url] = store
+        try:
+            store = cls(url)
+            if migrate:
+                store.migrate()
+        except SQLAlchemyError as exc:
+            shown = make_url(url).render_as_string(hide_password=True)
+            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            raise StoreError(f"database.url: cannot open {shown}: {reason}; check the URL, that "
+                             "the server is up, or that the file is a newswatch database") from None
         return store
+
+    def close(self) -> None:
+        """Release the connections (the daemon and the crawl service hold one store for their life)."""
+        self.engine.dispose()
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at, or None for a new database."""
@@ -184,6 +206,42 @@ class Store:
             for run in runs:
                 run.status, run.finished_at, run.error = "abandoned", utcnow(), reason
             return len(runs)
+
+    def rhythms(self, since: datetime, source_id: int | None = None) -> dict[int, Rhythm]:
+        """Each source's polls since `since`: how many, the new articles found, the first one;
+        and when a poll last found something. One query for all sources (the daemon's start)."""
+        from crawler.timing import Rhythm
+
+        query = (select(CrawlRun.source_id, func.count(), func.coalesce(func.sum(CrawlRun.new_articles), 0),
+                        func.min(CrawlRun.started_at))
+                 .where(CrawlRun.started_at >= since, CrawlRun.status.not_in(("running", "busy")))
+                 .group_by(CrawlRun.source_id))
+        if source_id is not None:
+            query = query.where(CrawlRun.source_id == source_id)
+        with self.session() as session:
+            last_new = dict(session.execute(select(Source.id, Source.last_new_at)).all())
+            return {sid: Rhythm(polls=polls, found=int(found), since=first,
+                                last_new=last_new.get(sid))
+                    for sid, polls, found, first in session.execute(query)}
+
+    def prune_runs(self, before: datetime) -> int:
+        """Forget crawl runs older than `before`: a poll every few minutes is a row each time."""
+        with self.session() as session:
+            return session.execute(delete(CrawlRun).where(
+                CrawlRun.started_at < before, CrawlRun.status != "running")).rowcount or 0
+
+    def labels_version(self) -> tuple[int, Any]:
+        """Changes whenever a reader labels an article: how many labels, and the newest."""
+        with self.session() as session:
+            count, newest = session.execute(select(func.count(), func.max(Label.created_at))).one()
+            return count, newest
+
+    def examples(self) -> dict[str, list[Any]]:
+        """Readers' verdicts as scoring examples, per topic."""
+        from pipelines.scoring.rescore import examples_by_topic
+
+        with self.session() as session:
+            return examples_by_topic(session)
 
     def last_digest_at(self) -> datetime | None:
         """When the newest digest was recorded (sent or still pending)."""

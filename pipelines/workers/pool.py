@@ -8,7 +8,6 @@ workers are forked from a forkserver that imports them once, and share those pag
 from __future__ import annotations
 
 import asyncio
-import atexit
 import multiprocessing
 import os
 import select
@@ -100,7 +99,6 @@ class PagePool:
             self._executor = ProcessPoolExecutor(self.workers, mp_context=context,
                                                  initializer=_setup,
                                                  initargs=(*self.initargs, self.crawl_pid))
-            atexit.register(self._executor.shutdown, cancel_futures=True)
         return self._executor
 
     def _here(self, item: ArticleItem) -> tuple[str | None, ArticleItem]:
@@ -109,6 +107,18 @@ class PagePool:
             _setup(*self.initargs)
             self._local = True
         return _prepare(item)
+
+    def refresh(self, examples: Mapping[str, Sequence[Example]]) -> None:
+        """New readers' examples: the next page goes to fresh workers that know them."""
+        self.initargs = (self.initargs[0], examples)
+        self._local = False
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers; pages still waiting fail, and the next one starts a new pool."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     async def prepare(self, item: ArticleItem) -> tuple[str | None, ArticleItem]:
         if self.workers <= 0:
@@ -122,15 +132,3 @@ class PagePool:
                 # A worker died (out of memory on a monstrous page?): start afresh, this page here.
                 self._executor = None
                 return self._here(item)
-
-
-_pools: dict[str, PagePool] = {}
-
-
-def shared_pool(workers: int, topic_configs: list[dict[str, Any]],
-                examples: Mapping[str, Sequence[Example]]) -> PagePool:
-    """One pool per process and topic set: all sources of a round share the cores."""
-    key = f"{workers}:{topic_configs!r}"
-    if key not in _pools:
-        _pools[key] = PagePool(workers, topic_configs, examples)
-    return _pools[key]

@@ -19,7 +19,7 @@ from pipelines.dedupe.minhash import signature
 from pipelines.dedupe.shingles import to_bytes
 from pipelines.extraction.extract import extract_article
 from pipelines.scoring.scorer import Example, score_all
-from pipelines.stages.classify import shared_topics
+from pipelines.scoring.topics import Topic, resolve_topics
 
 if TYPE_CHECKING:
     from crawler.items import ArticleItem
@@ -29,14 +29,16 @@ MIN_TEXT_CHARS = 200
 # A feed summary stands in for the body only when it says something by itself.
 MIN_SUMMARY_CHARS = 120
 
-_topic_configs: list[dict[str, Any]] = []
+# A worker's topics (compiled once, 45 ms) and readers' examples, set by its pool's initializer:
+# a process pool gives its initializer no way to hand a worker anything but module state.
+_topics: list[Topic] = []
 _examples: Mapping[str, Sequence[Example]] = {}
 
 
 def setup(topic_configs: list[dict[str, Any]], examples: Mapping[str, Sequence[Example]]) -> None:
-    """The round's topics and readers' examples, once per process."""
-    global _topic_configs, _examples
-    _topic_configs, _examples = topic_configs, examples
+    """The service's topics and readers' examples, once per worker process."""
+    global _topics, _examples
+    _topics, _examples = resolve_topics(topic_configs or None), examples
 
 
 def prepare(item: ArticleItem) -> tuple[str | None, ArticleItem]:
@@ -44,8 +46,7 @@ def prepare(item: ArticleItem) -> tuple[str | None, ArticleItem]:
     reason = clean_item(item)
     if reason is None:
         item.minhash = to_bytes(signature(item.text))
-        item.scores = score_all(item.title, item.text, item.language,
-                                shared_topics(_topic_configs), _examples)
+        item.scores = score_all(item.title, item.text, item.language, _topics, _examples)
     return reason, item
 
 
