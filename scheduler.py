@@ -97,7 +97,7 @@ def sources(ctx: click.Context, fmt: str) -> None:
     store.sync_sources(config.sources)
     rows = source_rows(store, config)
     click.echo(render(rows, fmt, ["name", "articles", "last_run", "last_status", "failures",
-                                  "health", "last_error", "kind", "url"]))
+                                  "health", "last_error", "why", "kind", "url"]))
 
 
 @cli.command()

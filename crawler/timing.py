@@ -18,8 +18,9 @@ MAX_BACKOFF = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Rhythm:
-    """A source's recent polls: how many in the window, the new articles they found, the oldest
-    poll in the window, and when a poll last found something (ever)."""
+    """A source's recent polls: how many in the window, the new articles found by all but the
+    first (whose haul is the feed's backlog), the first one's start, and when a poll last found
+    something (ever)."""
 
     polls: int = 0
     found: int = 0
@@ -48,8 +49,8 @@ def poll_interval(source: SourceConfig, rhythm: Rhythm, now: datetime, failures:
         interval, reason = source.interval, f"every {source.every} (fixed)"
     else:
         low, high = source.interval_bounds
-        if not rhythm.polls or rhythm.since is None:
-            interval, why = FIRST_INTERVAL, "no polls yet"
+        if rhythm.polls < 2 or rhythm.since is None:  # the first poll found the backlog
+            interval, why = FIRST_INTERVAL, "too few polls yet to know its rhythm"
         elif rhythm.found:
             span = max(now - rhythm.since, low)
             interval, why = span / rhythm.found, f"{rhythm.found} new in the last {_words(span)}"

@@ -21,7 +21,7 @@ FORMATS = ("table", "json", "csv")
 # their column and are never cut. Secondary columns are cut, then hidden, before a point column
 # gets less than POINT_MIN cells. Any other column is a label (a source or topic name): it keeps
 # its width while secondary columns can still give way, then wraps down to LABEL_MIN.
-_POINT = frozenset({"title", "error", "last_error", "health"})
+_POINT = frozenset({"title", "error", "last_error", "health", "why"})
 _FIXED = frozenset({"id", "score", "date", "status", "last_status", "last_run", "published",
                     "first_seen", "fetched", "articles", "new_articles", "skipped", "failures",
                     "requests"})

@@ -57,11 +57,17 @@ def _ago(delta: timedelta) -> str:
 
 def source_rows(store: Store, config: Config) -> list[dict[str, Any]]:
     """One row per configured source, in config order, with the documented keys."""
+    from crawler.timing import RATE_WINDOW, Rhythm, poll_interval
+
+    now = datetime.now(UTC)
     by_name = {row.name: row for row in store.sources()}
     counts = store.article_counts()
+    rhythms = store.rhythms(now - RATE_WINDOW)
     rows = []
     for source in config.sources:
         row = by_name[source.name]
+        interval, why = poll_interval(source, rhythms.get(row.id, Rhythm()), now,
+                                      row.consecutive_failures, config.crawl.backoff_after)
         rows.append({
             "name": source.name,
             "kind": source.kind,
@@ -72,6 +78,8 @@ def source_rows(store: Store, config: Config) -> list[dict[str, Any]]:
             "failures": row.consecutive_failures,
             "last_error": row.last_error,
             "health": diagnose(store, source, row, config.crawl.backoff_after),
+            "interval": int(interval.total_seconds()),
+            "why": why,
         })
     return rows
 

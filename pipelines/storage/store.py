@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Engine,
+    case,
     create_engine,
     delete,
     event,
@@ -208,19 +209,24 @@ class Store:
             return len(runs)
 
     def rhythms(self, since: datetime, source_id: int | None = None) -> dict[int, Rhythm]:
-        """Each source's polls since `since`: how many, the new articles found, the first one;
-        and when a poll last found something. One query for all sources (the daemon's start)."""
+        """Each source's polls since `since`: how many, the new articles the later ones found (the
+        first one's haul is the feed's backlog, not its rhythm), the first one's start; and when a
+        poll last found something. One query for all sources (the daemon's start)."""
         from crawler.timing import Rhythm
 
-        query = (select(CrawlRun.source_id, func.count(), func.coalesce(func.sum(CrawlRun.new_articles), 0),
-                        func.min(CrawlRun.started_at))
-                 .where(CrawlRun.started_at >= since, CrawlRun.status.not_in(("running", "busy")))
-                 .group_by(CrawlRun.source_id))
+        runs = (select(CrawlRun.source_id, CrawlRun.new_articles, CrawlRun.started_at,
+                       func.row_number().over(partition_by=CrawlRun.source_id,
+                                              order_by=CrawlRun.started_at).label("n"))
+                .where(CrawlRun.started_at >= since, CrawlRun.status != "running"))
         if source_id is not None:
-            query = query.where(CrawlRun.source_id == source_id)
+            runs = runs.where(CrawlRun.source_id == source_id)
+        runs = runs.subquery()
+        later = case((runs.c.n > 1, runs.c.new_articles), else_=0)
+        query = (select(runs.c.source_id, func.count(), func.coalesce(func.sum(later), 0),
+                        func.min(runs.c.started_at)).group_by(runs.c.source_id))
         with self.session() as session:
             last_new = dict(session.execute(select(Source.id, Source.last_new_at)).all())
-            return {sid: Rhythm(polls=polls, found=int(found), since=first,
+            return {sid: Rhythm(polls=polls, found=int(found), since=_aware(first),
                                 last_new=last_new.get(sid))
                     for sid, polls, found, first in session.execute(query)}
 
@@ -326,3 +332,10 @@ class Store:
         with self.session() as session:
             return session.scalar(select(func.max(Article.fetched_at)).where(
                 Article.source_id == source_id))
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A datetime read through an aggregate skips the column's type: SQLite gives it naive (UTC)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
