@@ -73,6 +73,8 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
             "crawler.limits.RoundGate": 50,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.robots.ExpiringRobotsTxt": 100,
         },
         # Articles are deduplicated against the store, and a feed is requested again every poll:
         # Scrapy's in-memory request filter would grow for ever and drop the next poll.
