@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
@@ -95,3 +95,46 @@ to = ["you@example.org"]
 from = "newswatch-demo@example.org"
 outbox = "{folder / 'outbox'}"
 """
+
+
+def run_demo(where: Path, echo: Callable[[str], None], progress: bool = False) -> Path:
+    """One whole cycle on the bundled pages, in `where`: crawl, flag, store, write the digest.
+
+    Says what it did through `echo`; returns the config it wrote there.
+    """
+    from crawler.config import load_config
+    from crawler.service import crawl_once
+    from pipelines.digest.daily import preview_digest, send_pending
+    from pipelines.output.report import render
+    from pipelines.storage.health import attention
+    from pipelines.storage.queries import story_matches
+    from pipelines.storage.store import Store
+
+    where.mkdir(parents=True, exist_ok=True)
+    config_path = where / "newswatch.toml"
+    with serve_demo_site() as base:
+        config_path.write_text(demo_config(base, where), encoding="utf-8")
+        config = load_config(config_path)
+        echo(f"Serving the sample portal at {base}; crawling {len(config.sources)} sources…")
+        results = crawl_once(config, progress=progress)
+    echo(render([r.to_json() for r in results], "table",
+                ["source", "status", "new_articles", "skipped", "failures"]))
+    store = Store.open(config.database_url)
+    with store.session() as session:
+        found = story_matches(session)
+    echo(f"\n{len(found)} stories matched a topic:")
+    echo(render([{**r.to_json(), "also_in": [p["source"] for p in r.also_in]} for r in found],
+                "table", ["id", "score", "source", "title", "also_in"]))
+    notes = attention(store, config)
+    html = where / "digest.html"
+    html.write_text(preview_digest(store, config.digest, attention=notes).html, encoding="utf-8")
+    sent = send_pending(store, config.digest, base_dir=config.base_dir, attention=notes, backoff=0)
+    store.close()
+    echo("")
+    for result in sent:
+        echo(f"digest: {result}")
+    echo(f"\nEverything is in {where}:\n  config    {config_path}\n"
+         f"  database  {where / 'newswatch.db'}\n  digest    {where / 'outbox'} (.eml), "
+         f"{html} (open in a browser)\n"
+         f"Look around: newswatch --config {config_path} matches | show ID | sources")
+    return config_path

@@ -142,3 +142,30 @@ def _hang(line: str, width: int | None, indent: int) -> list[str]:
     head = wrap_cells(line, width)[0]
     rest = line[len(head):].strip()
     return [head] + [" " * indent + part for part in wrap_cells(rest, max(width - indent, 8))]
+
+
+def extracted_json(article: Any) -> dict[str, Any]:
+    """What `extract --format json` prints for a page (pipelines.extraction.extract.Extracted)."""
+    return {
+        "title": article.title,
+        "text": article.text,
+        "published": article.published.isoformat() if article.published else None,
+        "language": article.language,
+        "author": article.author,
+        "canonical_url": article.canonical_url,
+    }
+
+
+def extracted_text(target: str, article: Any) -> str:
+    """What `extract` and `explain` print for a page, before the scores."""
+    published = article.published.isoformat() if article.published else ""
+    return "\n".join([f"== {target}", f"title:     {article.title or ''}", f"published: {published}",
+                      f"language:  {article.language or ''}", f"author:    {article.author or ''}",
+                      "", article.text or "(no article text found)", ""])
+
+
+def format_explanation(report: dict[str, Any], width: Width = "auto") -> str:
+    """`explain ID`: the stored article's head, then every topic's verdict and reasons."""
+    head = [f"#{report['id']}  {report['title'] or '(untitled)'}",
+            f"source:    {report['source']}", f"url:       {report['url']}", ""]
+    return "\n".join(head) + "\n" + format_scores(report["scores"], width)

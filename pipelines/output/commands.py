@@ -1,0 +1,239 @@
+"""The commands that read the store: matches, show, explain, label, rescore, digest, evaluate."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.cli import (
+    DOCUMENT,
+    ROWS,
+    ConfigProblem,
+    cli,
+    format_option,
+    load,
+    load_optional,
+    open_store,
+    read_page_for_cli,
+)
+from crawler.config import Config, parse_duration
+from pipelines.output.report import render
+
+
+def _topics(config: Config | None) -> list[Any]:
+    from pipelines.scoring.topics import resolve_topics
+
+    try:
+        return resolve_topics(config.topics if config else None)
+    except ValueError as exc:
+        raise ConfigProblem(f"invalid [[topics]]: {exc}") from None
+
+
+@cli.command()
+@click.option("--since", default="7d", show_default=True,
+              help="Only matches first seen this recently (e.g. 12h, 7d, 30d).")
+@click.option("--topic", help="Only this topic.")
+@click.option("--source", help="Only stories whose best article is from this source.")
+@click.option("--search", help="Only articles whose title or text contains TEXT.")
+@click.option("--min-score", type=float, help="Only matches scoring at least this.")
+@format_option(*ROWS)
+@click.pass_context
+def matches(ctx: click.Context, since: str, topic: str | None, source: str | None,
+            search: str | None, min_score: float | None, fmt: str) -> None:
+    """Stored matches, one row per story and topic, best first."""
+    from pipelines.storage.queries import story_matches
+
+    config = load(ctx)
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    _known(topic, [t.name for t in _topics(config)], "--topic", "topics")
+    _known(source, [s.name for s in config.sources], "--source", "sources")
+    with open_store(config).session() as session:
+        rows = story_matches(session, since=datetime.now(UTC) - window, topic=topic,
+                             source=source, search=search, min_score=min_score)
+    data = [r.to_json() for r in rows]
+    if fmt != "json":
+        for row in data:
+            row["also_in"] = [place["source"] for place in row["also_in"]]
+            row["date"] = (row["published"] or row["first_seen"]).strftime("%m-%d")
+            if fmt == "table" and row["label"]:
+                row["score"] = f"{row['score']:.2f}*"
+    columns = ["id", "score", "topic", "source", "date", "title", "also_in", "url"]
+    if len({row["topic"] for row in data}) <= 1:
+        columns.remove("topic")
+    if fmt == "csv":
+        columns = ["id", "url", "title", "source", "topic", "score", "published", "first_seen",
+                   "also_in", "label"]
+    click.echo(render(data, fmt, columns))
+    if fmt == "table" and any(row["label"] for row in data):
+        click.echo("* labelled relevant by a reader: a match whatever the terms score")
+
+
+def _known(value: str | None, names: list[str], option: str, what: str) -> None:
+    """An unknown name is a mistake to say, not an empty result to print."""
+    if value is not None and value not in names:
+        raise click.BadParameter(f"no {what[:-1]} named {value!r} ({what}: "
+                                 f"{', '.join(names) or 'none configured'})", param_hint=option)
+
+
+@cli.command()
+@click.argument("article_id", type=int, metavar="ID")
+@format_option(*DOCUMENT)
+@click.pass_context
+def show(ctx: click.Context, article_id: int, fmt: str) -> None:
+    """One stored article: its text, every topic's score and reasons, its labels, its copies."""
+    from pipelines.output.views import article_report, format_report
+
+    config = load(ctx)
+    with open_store(config).session() as session:
+        report = article_report(session, article_id)
+    if report is None:
+        raise _no_article(article_id)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str)
+               if fmt == "json" else format_report(report))
+
+
+def _no_article(article_id: int) -> click.BadParameter:
+    return click.BadParameter(f"no article #{article_id}; `newswatch matches` lists the ids",
+                              param_hint="ID")
+
+
+@cli.command()
+@click.argument("target", metavar="FILE_OR_URL_OR_ID")
+@format_option(*DOCUMENT)
+@click.option("--language", default=None, help="Language hint, e.g. ko.")
+@click.pass_context
+def explain(ctx: click.Context, target: str, fmt: str, language: str | None) -> None:
+    """Clean a page and score it against every topic, with the reasons; stores nothing.
+
+    An article ID (from `matches` or the digest) explains that stored article as the topics and
+    readers' labels score it now.
+    """
+    from pipelines.extraction.extract import extract_article
+    from pipelines.output.views import (
+        explain_stored,
+        extracted_json,
+        extracted_text,
+        format_explanation,
+        format_scores,
+    )
+    from pipelines.scoring.scorer import score_all
+
+    if target.isdigit() and not Path(target).exists():
+        config = load(ctx)
+        with open_store(config).session() as session:
+            report = explain_stored(session, int(target), _topics(config))
+        if report is None:
+            raise _no_article(int(target))
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str) if fmt == "json"
+                   else format_explanation(report))
+        return
+    config = load_optional(ctx)
+    article = extract_article(*read_page_for_cli(target), language)
+    scores = [s.to_json() for s in score_all(article.title, article.text, article.language,
+                                             _topics(config))]
+    click.echo(json.dumps({**extracted_json(article), "scores": scores}, ensure_ascii=False, indent=2)
+               if fmt == "json" else extracted_text(target, article) + "\n" + format_scores(scores))
+
+
+@cli.command()
+@click.option("--topic", help="Re-score only against this topic.")
+@click.pass_context
+def rescore(ctx: click.Context, topic: str | None) -> None:
+    """Score every stored article again, e.g. after a topic or threshold changed."""
+    from pipelines.scoring.rescore import rescore as rescore_articles
+
+    config = load(ctx)
+    topics = _topics(config)
+    _known(topic, [t.name for t in topics], "--topic", "topics")
+    if topic:
+        topics = [t for t in topics if t.name == topic]
+    click.echo(str(rescore_articles(open_store(config), topics)))
+
+
+@cli.command()
+@click.argument("article_id", type=int, metavar="ID")
+@click.argument("verdict", type=click.Choice(["relevant", "irrelevant"]))
+@click.option("--topic", help="The topic the verdict is about (default: the first topic).")
+@click.pass_context
+def label(ctx: click.Context, article_id: int, verdict: str, topic: str | None) -> None:
+    """Record a reader's verdict on an article; scoring learns from it."""
+    from pipelines.scoring.rescore import rescore as rescore_articles
+    from pipelines.scoring.rescore import set_label
+
+    config = load(ctx)
+    topics = _topics(config)
+    names = [t.name for t in topics]
+    _known(topic, names, "--topic", "topics")
+    topic = topic or names[0]
+    store = open_store(config)
+    try:
+        set_label(store, article_id, topic, verdict == "relevant")
+    except LookupError:
+        raise _no_article(article_id) from None
+    rescore_articles(store, [t for t in topics if t.name == topic], article_ids=[article_id])
+    click.echo(f"article #{article_id} labelled {verdict} for {topic}")
+
+
+@cli.command()
+@click.option("--preview", "mode", flag_value="preview", default=True,
+              help="Render the next digest without marking anything (the default).")
+@click.option("--send", "mode", flag_value="send", help="Send the digest now.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="With --preview: also write the HTML part to this file.")
+@click.pass_context
+def digest(ctx: click.Context, mode: str, html_file: str | None) -> None:
+    """Preview the next digest, or send it now."""
+    from pipelines.digest.daily import preview_digest, send_pending
+    from pipelines.storage.health import attention
+
+    config = load(ctx)
+    store = open_store(config)
+    notes = attention(store, config)
+    if mode == "preview":
+        content = preview_digest(store, config.digest, attention=notes)
+        if content.count == 0 and not config.digest.send_empty and not notes:
+            click.echo("nothing to send: no new matches since the last digest "
+                       "(with digest.send_empty = true this mail would go out):\n")
+        click.echo(f"Subject: {content.subject}\n\n{content.text}")
+        if html_file:
+            Path(html_file).write_text(content.html, encoding="utf-8")
+            click.echo(f"(HTML written to {html_file})", err=True)
+        return
+    try:
+        results = send_pending(store, config.digest, base_dir=config.base_dir, attention=notes)
+    except Exception as exc:
+        raise click.ClickException(str(exc)) from None
+    if not results:
+        click.echo("nothing to send: no new matches (set digest.send_empty = true to mail anyway)")
+    for result in results:
+        click.echo(str(result), err=result.status != "sent")
+    if any(result.status != "sent" for result in results):
+        raise click.ClickException("the digest was not sent; it stays pending and is retried "
+                                   "by the next `digest --send` or the daemon")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--split", is_flag=True,
+              help="Also report two-fold figures (nothing tuned on the half measured).")
+@click.option("--topic", help="The topic to measure (default: ai-research-policy).")
+@format_option(*DOCUMENT)
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
+def evaluate(file: str, split: bool, topic: str | None, fmt: str, as_json: bool) -> None:
+    """Precision, recall and F1 per language on labeled articles (JSON Lines)."""
+    from pipelines.scoring.evaluate import evaluate as measure
+    from pipelines.scoring.evaluate import render as render_report
+
+    try:
+        report = measure(file, topic=topic, split=split)
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="FILE") from None
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if fmt == "json" or as_json
+               else render_report(report))
