@@ -59,12 +59,9 @@ class Daemon:
         silent_limit = parse_duration(crawl.heartbeat_timeout).total_seconds()
         memory_limit = parse_size(crawl.max_memory)
         while not self.stopping.wait(1.0):
-            if not self.service.alive():
-                self.restart("it exited")
-            elif self.service.silent_for() > silent_limit:
-                self.restart(f"no heartbeat for {self.service.silent_for():.0f}s (crawl.heartbeat_timeout)")
-            elif (used := self.service.memory()) > memory_limit:
-                self.restart(f"it used {used / 2**20:.0f} MB (crawl.max_memory = {crawl.max_memory})")
+            trouble = self.service.trouble(silent_limit, memory_limit, crawl.max_memory)
+            if trouble:
+                self.restart(trouble)
         self.clock.shutdown(wait=False)
         self.service.stop(crawl.stop_grace_seconds)
         self.store.close()

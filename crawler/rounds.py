@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from crawler.config import parse_duration
 from crawler.health import TIMED_OUT, round_counts, round_error, round_status
 from crawler.limits import ENDED_BY
 from pipelines.dedupe.identity import canonical_url, on_site
 
 if TYPE_CHECKING:
-    from crawler.config import SourceConfig
+    from crawler.config import CrawlConfig, SourceConfig
     from crawler.spiders.candidates import Candidate
     from pipelines.storage.store import Store
 
@@ -46,15 +47,23 @@ class RoundResult:
         return dict(self.__dict__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
-    """What bounds every round: crawl.max_articles_per_round, max_requests_per_round, round_timeout."""
+    """What bounds every round: crawl.max_articles_per_round, max_requests_per_round,
+    max_page_bytes and round_timeout (their defaults live in crawler/config.py)."""
 
-    max_articles: int = 200
-    max_requests: int = 1000
-    max_page_bytes: int = 5_000_000
-    seconds: float = 1200.0
-    round_timeout: str = "20m"  # as the user wrote it, for messages
+    max_articles: int
+    max_requests: int
+    max_page_bytes: int
+    seconds: float
+    round_timeout: str  # as the user wrote it, for messages
+
+    @classmethod
+    def of(cls, crawl: CrawlConfig) -> Limits:
+        return cls(max_articles=crawl.max_articles_per_round, max_requests=crawl.max_requests_per_round,
+                   max_page_bytes=crawl.max_page_bytes,
+                   seconds=parse_duration(crawl.round_timeout).total_seconds(),
+                   round_timeout=crawl.round_timeout)
 
 
 @dataclass(eq=False)

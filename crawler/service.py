@@ -25,7 +25,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.settings.default_settings import TWISTED_REACTOR as REACTOR
 from scrapy.utils.reactor import install_reactor
 
-from crawler.config import Config, ConfigError, load_config, parse_duration
+from crawler.config import Config, ConfigError, load_config
 from crawler.health import SHUTDOWN
 from crawler.locks import SourceLocks
 from crawler.rounds import Limits, Round, RoundResult, Rounds
@@ -63,16 +63,9 @@ class CrawlService:
         self.store.sync_sources(config.sources)
         self.locks = SourceLocks(config.path(config.crawl.cache_dir) / "locks")
         close_abandoned(self.store, self.locks)
-        crawl = config.crawl
         self.rounds = Rounds(
-            self.store,
-            Limits(max_articles=crawl.max_articles_per_round, max_requests=crawl.max_requests_per_round,
-                   max_page_bytes=crawl.max_page_bytes,
-                   seconds=parse_duration(crawl.round_timeout).total_seconds(),
-                   round_timeout=crawl.round_timeout),
-            parallel=crawl.parallel_rounds, domains=_configured_domains, begin=self._begin,
-            ended=self._ended, lock=self.locks.take,
-        )
+            self.store, Limits.of(config.crawl), parallel=config.crawl.parallel_rounds,
+            domains=_configured_domains, begin=self._begin, ended=self._ended, lock=self.locks.take)
         self.resources = build_resources(config, self.store, self.rounds.count)
         self.process = CrawlerProcess(build_settings(
             config, LOG_INSTALL_ROOT_HANDLER=False, NEWSWATCH_RESOURCES=self.resources,

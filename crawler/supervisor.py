@@ -23,6 +23,8 @@ from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+# Reading the memory of the service's processes costs a scan of /proc: not every second.
+MEMORY_CHECK_SECONDS = 10.0
 
 
 class ServiceProcess:
@@ -35,8 +37,27 @@ class ServiceProcess:
         self.last_beat = 0.0
         self.active: set[str] = set()
         self.lock = threading.Lock()
+        self.memory_checked = 0.0
+
+    def trouble(self, silent_limit: float, memory_limit: int, memory_limit_text: str) -> str | None:
+        """Why the service must be restarted now, if it must: it exited, it went silent (no
+        heartbeat: a hung engine), or it grew past crawl.max_memory (looked at every
+        MEMORY_CHECK_SECONDS, once it has been up that long)."""
+        if not self.alive():
+            return "it exited"
+        silent = self.silent_for()
+        if silent > silent_limit:
+            return f"no heartbeat for {silent:.0f}s (crawl.heartbeat_timeout)"
+        now = time.monotonic()
+        if now - self.memory_checked >= MEMORY_CHECK_SECONDS:
+            self.memory_checked = now
+            used = self.memory()
+            if used > memory_limit:
+                return f"it used {used / 2**20:.0f} MB (crawl.max_memory = {memory_limit_text})"
+        return None
 
     def start(self) -> None:
+        self.memory_checked = time.monotonic()
         self.child = subprocess.Popen(
             [sys.executable, "-m", "crawler.service", str(self.config_path)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,

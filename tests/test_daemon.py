@@ -165,3 +165,47 @@ def test_auto_intervals_move_both_ways_with_each_feeds_rhythm(tmp_path: Path,
     assert "9 new in the last" in rows["busy"]["why"]
     assert rows["quiet"]["interval"] > first_interval, rows["quiet"]["why"]
     assert "nothing new for" in rows["quiet"]["why"]
+
+
+def test_a_service_past_max_memory_is_restarted(tmp_path: Path, fresh_portal: Portal) -> None:
+    config = write_config(tmp_path, [{"name": "kr", "feed": fresh_portal.url_for("/kr/rss.xml"),
+                                      "every": "1h", "language": "ko"}],
+                          crawl={"max_memory": "100MB", "stop_grace_seconds": 2})
+    daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "run"],
+                              stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        first = _wait_for(lambda: _services(daemon), 30)
+        assert first, "no crawl service started"
+        restarted = _wait_for(lambda: [pid for pid in _services(daemon) if pid not in first], 90)
+        assert restarted, "a service past crawl.max_memory kept running"
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    assert daemon.returncode == 0, stderr
+    assert "restarting the crawl service: it used" in stderr
+    assert "(crawl.max_memory = 100MB)" in stderr
+
+
+def test_politeness_is_per_site_across_sources(tmp_path: Path, fresh_portal: Portal) -> None:
+    """Five section feeds of one site, one request at a time to that site, whichever source asks."""
+    from tests.portal.server import Reply
+
+    def slow_feed(_path: str, _headers: dict[str, str]) -> Reply:
+        time.sleep(0.4)
+        body = "<rss version='2.0'><channel><title>Section</title></channel></rss>"
+        return Reply(200, body.encode(), {"Content-Type": "application/rss+xml"})
+
+    sources = []
+    for n in range(5):
+        sources.append({"name": f"section-{n}", "feed": fresh_portal.route(f"/hostile/section-{n}.xml",
+                                                                          slow_feed)})
+    config = write_config(tmp_path, sources, crawl={"concurrency_per_domain": 1, "obey_robots": False})
+    newswatch(config, "crawl")
+    feeds = [r for r in fresh_portal.requests() if r.path.startswith("/hostile/section-")]
+    assert len(feeds) == 5
+    spans = sorted((r.time, r.time + (r.duration or 0)) for r in feeds)
+    overlapping = max(sum(1 for a, b in spans if a < end and start < b) for start, end in spans)
+    assert overlapping == 1, f"{overlapping} requests at once to one site"

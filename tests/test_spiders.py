@@ -10,7 +10,7 @@ from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 from twisted.internet.task import Clock
 
-from crawler.config import SourceConfig
+from crawler.config import CrawlConfig, SourceConfig
 from crawler.rounds import Limits, Round, Rounds
 from crawler.spiders.candidates import site_domain
 from crawler.spiders.news import NewsSpider
@@ -43,7 +43,8 @@ def _spider(tmp_path: Path, **source: object) -> tuple[NewsSpider, Round]:
     store = Store.open(f"sqlite:///{tmp_path}/s.db")
     store.sync_sources([config])
     begun: list[Round] = []
-    rounds = Rounds(store, Limits(), parallel=4, begin=begun.append, ended=lambda result: None,
+    rounds = Rounds(store, Limits.of(CrawlConfig()), parallel=4, begin=begun.append,
+                    ended=lambda result: None,
                     domains=lambda s: (site_domain(s.url), *s.allowed_domains), clock=Clock())
     spider = NewsSpider.from_crawler(get_crawler(NewsSpider, {"NEWSWATCH_ROUNDS": rounds}))
     rounds.ask(config)
