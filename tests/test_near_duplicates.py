@@ -275,11 +275,11 @@ def test_only_articles_fetched_in_the_window_are_candidates(store: Store) -> Non
     assert found.similarity == pytest.approx(similarity(copy, chip)), "verified on the stored text"
     strike_copy = render(paragraphs("en-port-strike"), "paper-like")
     assert _find(store, strike_copy) is None, "the 45-day-old article is outside the 30-day window"
-    stored = _store(store, "strike-copy", strike_copy)
-    assert stored.joined is None and stored.story_id != old.story_id
     wider = store.find_near_duplicate(signature(strike_copy), strike_copy,
                                       near_duplicates=NearDuplicates(window_days=60))
     assert wider is not None and wider.article_id == old.article_id
+    stored = _store(store, "strike-copy", strike_copy)
+    assert stored.joined is None and stored.story_id != old.story_id
 
 
 def test_find_prefers_the_closest_story(store: Store) -> None:

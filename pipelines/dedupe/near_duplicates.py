@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from pipelines.dedupe.shingles import (
     CURRENT_HEADER,
@@ -47,11 +47,14 @@ DEFAULT_WINDOW_DAYS = 30
 # only 32% at the threshold.
 ROWS = 3
 BANDS = NUM_PERM // ROWS
-# How many of the articles sharing the most bands with a query have their signatures compared.
-# A copy at the threshold shares one or two bands, as do the ~600 unrelated articles a topical
-# corpus of a million makes candidates (benchmarks/near_duplicates.md), so the cut is generous:
-# 64 signatures are one read of 33 KB.
-CANDIDATES = 64
+# How many of the articles sharing the most bands with a query (the newest first among equals:
+# a copy usually follows its original within hours) have their signatures compared. A copy at
+# the threshold shares one band or a few; the ~600 unrelated articles that a topical corpus of a
+# million makes candidates (benchmarks/near_duplicates.md) mostly share one. The window is
+# checked on the RANKED first only: on SQLite the join reads each article past its text, so it
+# must stay bounded however many articles share a band. Measured in near_duplicates_index.py.
+CANDIDATES = 32
+RANKED = 4 * CANDIDATES
 # How many of those, closest first, have their text read for the exact check.
 SHORTLIST = 5
 # With the texts at hand the estimate only shortlists; 0.1 is 2.5 standard errors at 128 values.
@@ -123,9 +126,12 @@ class NearDuplicates:
         """The closest stored article fetched in the window before `now`, if near enough.
 
         Articles sharing a band key with the signature are candidates, ranked by how many they
-        share; the signatures of the first CANDIDATES estimate the similarity. Given the text,
-        the estimate only shortlists (within 0.1 of the threshold) and the exact Jaccard of the
-        texts decides, so a pair near the threshold is not merged on estimation noise.
+        share (newest first among equals); one query reads the signatures of the first
+        CANDIDATES of the RANKED that are in the window, and they estimate the similarity. Given
+        the text, the estimate only shortlists (within 0.1 of the threshold) and the exact
+        Jaccard of the texts decides, so a pair near the threshold is not merged on estimation
+        noise. (Only when more than RANKED articles older than the window share more bands with
+        the query than its copy in the window does would the copy be missed.)
         """
         if is_empty(values):
             return None
@@ -134,22 +140,10 @@ class NearDuplicates:
         moment = utcnow() if now is None else now
         if moment.tzinfo is None:
             raise ValueError(f"naive datetime {moment!r}: give it a zone (the store keeps UTC)")
-        shared = func.count().label("shared")
-        ranked = db.execute(
-            select(ArticleBand.article_id, shared)
-            .join(Article, Article.id == ArticleBand.article_id)
-            .where(ArticleBand.key.in_(band_keys(values)[0].tolist()),
-                   Article.fetched_at >= moment - timedelta(days=self.window_days))
-            .group_by(ArticleBand.article_id)
-            .order_by(shared.desc(), ArticleBand.article_id)
-            .limit(CANDIDATES)).all()
-        if not ranked:
-            return None
-        order = {row.article_id: i for i, row in enumerate(ranked)}
-        stored = sorted(db.execute(select(Article.id, Article.story_id, Article.minhash)
-                                   .where(Article.id.in_(list(order)))).all(),
-                        key=lambda row: order[row.id])
-        stored = [row for row in stored if current_values(row.minhash) is not None]
+        since = moment - timedelta(days=self.window_days)
+        stored = [row for row in db.execute(_CANDIDATES_SQL, {
+            "keys": band_keys(values)[0].tolist(), "since": since})
+            if current_values(row.minhash) is not None]
         if not stored:
             return None
         blob = b"".join(row.minhash[len(CURRENT_HEADER) :] for row in stored)
@@ -171,6 +165,24 @@ class NearDuplicates:
         if score < self.threshold:
             return None
         return NearDuplicate(stored[i].id, stored[i].story_id, score)
+
+
+def _candidates_query() -> Select[tuple[int, int, bytes | None]]:
+    shared = func.count().label("shared")
+    ranked = (select(ArticleBand.article_id, shared)
+              .where(ArticleBand.key.in_(bindparam("keys", expanding=True)))
+              .group_by(ArticleBand.article_id)
+              .order_by(shared.desc(), ArticleBand.article_id.desc())
+              .limit(RANKED).subquery())
+    return (select(Article.id, Article.story_id, Article.minhash)
+            .join(ranked, ranked.c.article_id == Article.id)
+            .where(Article.fetched_at >= bindparam("since"))
+            .order_by(ranked.c.shared.desc(), Article.id.desc())
+            .limit(CANDIDATES))
+
+
+# Built once: putting the statement together took longer than SQLite took to run it.
+_CANDIDATES_SQL = _candidates_query()
 
 
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
