@@ -21,7 +21,8 @@ Two kinds of look-up, each in a fresh process so its memory is the look-up's alo
 Then the cost of Store.add_article per article at that size, with and without a signature (the
 difference is the look-up and the 42 band rows), and the file's size by table (dbstat).
 
-Run by hand (about 10 minutes and 6 GB of disk at 1M on 2 shared cores):
+Run by hand (about 10 minutes and 11 GB of disk at 1M on 2 shared cores; --keep a database to
+measure again without generating it, given the same --size and --seed):
     python benchmarks/near_duplicates_index.py [--size 1000000] [--keep PATH]
 """
 
@@ -192,9 +193,9 @@ def insert_cost(url: str, sigs: np.ndarray, now: datetime, count: int,
     for n in range(2 * count):
         kind = "signed" if n % 2 == 0 else "unsigned"
         values = rng.integers(0, LOW, size=sh.NUM_PERM, dtype=np.uint32)
-        fields = {"source_id": 1, "url": f"https://new.example/{n}",
-                  "canonical_url": f"https://new.example/{n}", "text": f"{n:>20}" + filler,
-                  "fingerprint": f"new-{n}", "fetched_at": now,
+        url = f"https://new.example/{now.timestamp()}/{n}"
+        fields = {"source_id": 1, "url": url, "canonical_url": url, "text": f"{n:>20}" + filler,
+                  "fingerprint": f"new-{now.timestamp()}-{n}", "fetched_at": now,
                   "minhash": sh.to_bytes(values) if kind == "signed" else None}
         t = time.perf_counter()
         stored = store.add_article(fields)
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--inserts", type=int, default=500)
     parser.add_argument("--crowded", type=int, default=300, help="queries with 600 decoys each")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--keep", type=Path, help="write the database here and keep it")
+    parser.add_argument("--keep", type=Path, help="keep the database here, or reuse it")
     args = parser.parse_args(argv)
     if args.size < 2 * args.crowded * (DECOYS + 1) + args.queries:
         parser.error(f"--size must be at least {2 * args.crowded * (DECOYS + 1) + args.queries} "
@@ -237,14 +238,15 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = args.keep or folder / "bench.db"
-        if path.exists():
-            parser.error(f"{path} exists: give --keep a new file")
         url = f"sqlite:///{path}"
         now = datetime.now(UTC)
         sigs, crowded = plan(args.size, args.crowded, rng)
-        took = generate(url, sigs, now, rng)
-        print(f"{'generation (Core executemany)':<40}{took['generate']:.0f} s")
-        print(f"{'migration 0003 (fills the bands)':<40}{took['migrate']:.0f} s")
+        if path.exists():
+            print(f"reusing {path}\n")
+        else:
+            took = generate(url, sigs, now, rng)
+            print(f"{'generation (Core executemany)':<40}{took['generate']:.0f} s")
+            print(f"{'migration 0003 (fills the bands)':<40}{took['migrate']:.0f} s", flush=True)
         found = lookups(url, sigs, crowded, args.queries, rng, folder)
         print(f"{'look-up, no match: p50 / p99':<40}{ms(found['miss'], 50)} / {ms(found['miss'], 99)} ms")
         print(f"{'look-up, planted copy: p50 / p99':<40}{ms(found['hit'], 50)} / {ms(found['hit'], 99)} ms")
