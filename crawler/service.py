@@ -191,17 +191,17 @@ class CrawlService:
 def build_resources(config: Config, store: Store, count: Callable[[str, str, int], None]
                     ) -> StageResources:
     """The pipeline stages' resources: loaded once for the service's whole life."""
-    from pipelines.dedupe.near_duplicates import NearDuplicateIndex
+    from pipelines.dedupe.near_duplicates import NearDuplicates
     from pipelines.scoring.topics import resolve_topics
     from pipelines.workers.pool import PagePool
 
     examples = store.examples()
-    window = config.dedupe.window_days
     return StageResources(
         store=store, topics=resolve_topics(config.topics or None), examples=examples,
         pool=PagePool(config.crawl.extract_workers, config.topics, examples),
-        index=NearDuplicateIndex.load(store, window, config.dedupe.near_duplicate_threshold),
-        window_days=window, count=count)
+        near_duplicates=NearDuplicates(config.dedupe.near_duplicate_threshold,
+                                       config.dedupe.window_days),
+        count=count)
 
 
 def _configured_domains(source: SourceConfig) -> tuple[str, ...]:

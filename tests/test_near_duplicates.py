@@ -1,25 +1,44 @@
-"""Near-duplicate stories: copies across portals join one story, different stories never do."""
+"""Near-duplicate stories: copies across portals join one story, different stories never do.
+
+Every look-up runs against a real SQLite file (the band keys live in the store). Set
+NEWSWATCH_TEST_POSTGRES_URL to an empty PostgreSQL database to run the store tests there too;
+its tables are dropped and rebuilt by each test.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import os
+import shutil
+import threading
 import tomllib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import delete, func, insert, select, text
 
 from pipelines.dedupe.minhash import signature
-from pipelines.dedupe.near_duplicates import DEFAULT_THRESHOLD, NearDuplicateIndex
+from pipelines.dedupe.near_duplicates import (
+    BANDS,
+    DEFAULT_THRESHOLD,
+    NearDuplicate,
+    NearDuplicates,
+    band_keys,
+)
 from pipelines.dedupe.shingles import NUM_PERM, content_text, from_bytes, is_empty, similarity, to_bytes
-from pipelines.storage.models import Source
-from pipelines.storage.store import Store
+from pipelines.storage.models import Article, ArticleBand, Base, Source, Story
+from pipelines.storage.store import MIGRATIONS, Store, StoredArticle
 
 DATA = Path(__file__).parent / "data" / "near_duplicates"
 TEMPLATES = tomllib.loads((DATA / "templates.toml").read_text(encoding="utf-8"))
 OUTLETS = {outlet["name"]: outlet for outlet in TEMPLATES["outlet"]}
 BLOCKS = {block["name"]: block for block in TEMPLATES["block"]}
-NOW = datetime(2025, 6, 3, 9, 0, tzinfo=UTC)
 # (story, its independent rewrite, two outlets that syndicate it, a line a portal adds)
 STORIES = {
     "ko": ("ko-ai-chip", "ko-ai-chip.rewrite", "newsis-like", "daily-like",
@@ -28,6 +47,7 @@ STORIES = {
            "This story has been updated with comment from officials."),
 }
 OTHER = {"ko": "ko-heatwave", "en": "en-wildfire"}
+POSTGRES = os.environ.get("NEWSWATCH_TEST_POSTGRES_URL")
 
 
 def paragraphs(name: str) -> list[str]:
@@ -43,12 +63,6 @@ def render(paras: list[str], outlet: str, block: str | None = None) -> str:
         extra = BLOCKS[block]["lines"]
         lines = [*extra, *lines] if BLOCKS[block]["kind"] == "series" else [*lines, *extra]
     return "\n".join(lines)
-
-
-def index_with(text: str, article_id: int = 1, story_id: int = 10) -> NearDuplicateIndex:
-    index = NearDuplicateIndex(texts={article_id: text}.get)
-    index.add(article_id, story_id, signature(text), NOW)
-    return index
 
 
 # A signature's values are minima, so a story of ~1,000 shingles has values below 2^32 / 1,000;
@@ -67,78 +81,142 @@ def near_copy(values: np.ndarray, rng: np.random.Generator, share: float) -> np.
     return values
 
 
+# -- the store ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test: Alembic runs once, not per test."""
+    path = tmp_path_factory.mktemp("migrated") / "newswatch.db"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    store.engine.dispose()  # checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
+    not POSTGRES, reason="set NEWSWATCH_TEST_POSTGRES_URL to run on PostgreSQL"))])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, migrated: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        shutil.copy(migrated, tmp_path / "newswatch.db")
+        yield f"sqlite:///{tmp_path / 'newswatch.db'}"
+        return
+    reset = Store(POSTGRES)  # type: ignore[arg-type]
+    with reset.engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    reset.migrate()
+    reset.engine.dispose()
+    yield POSTGRES  # type: ignore[misc]
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    store = Store(db_url)
+    with store.session() as session:
+        session.add(Source(name="portal", kind="feed", url="https://portal.example/rss"))
+    yield store
+    store.engine.dispose()
+
+
+def _store(store: Store, slug: str, text: str, *, fetched_at: datetime | None = None,
+           values: np.ndarray | None = None, near: NearDuplicates | None = None,
+           minhash: bytes | str | None = "sign") -> StoredArticle:
+    """Store an article as the crawl does: signed, looked up, and stored in one transaction."""
+    if minhash == "sign":
+        minhash = to_bytes(signature(text) if values is None else values)
+    fields = {"source_id": 1, "url": f"https://portal.example/{slug}",
+              "canonical_url": f"https://portal.example/{slug}", "title": slug, "text": text,
+              "language": "ko", "author": None, "fingerprint": slug, "minhash": minhash,
+              "fetched_at": fetched_at or datetime.now(UTC)}
+    stored = store.add_article(fields, near_duplicates=near)
+    assert stored is not None, f"{slug} was not stored"
+    return stored
+
+
+def _find(store: Store, text: str, *, exact: bool = True) -> NearDuplicate | None:
+    return store.find_near_duplicate(signature(text), text if exact else None)
+
+
+def _stories(store: Store) -> int:
+    with store.session() as session:
+        return session.scalar(select(func.count(func.distinct(Article.story_id)))) or 0
+
+
 # -- copies join the story ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-def test_copy_in_another_outlets_template_joins_the_story(lang: str) -> None:
+def test_copy_in_another_outlets_template_joins_the_story(store: Store, lang: str) -> None:
     name, _, first, second, _ = STORIES[lang]
     original, copy = render(paragraphs(name), first), render(paragraphs(name), second)
-    for texts in ({1: original}.get, None):  # exact check, and the estimate alone
-        index = NearDuplicateIndex(texts=texts)
-        index.add(1, 10, signature(original), NOW)
-        found = index.find(signature(copy), text=copy)
-        assert found is not None and found[:2] == (1, 10), f"{lang} copy not merged: {found}"
-        assert found[2] > 0.95
+    stored = _store(store, "original", original)
+    for exact in (True, False):  # exact check, and the estimate alone
+        found = _find(store, copy, exact=exact)
+        assert found is not None and found[:2] == stored[:2], f"{lang} copy not merged: {found}"
+        assert found.similarity > 0.95
+    syndicated = _store(store, "copy", copy)
+    assert syndicated.story_id == stored.story_id, f"the {lang} copy started a story of its own"
+    assert syndicated.joined == stored.article_id and syndicated.similarity > 0.95  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-def test_copy_without_the_last_paragraph_joins_the_story(lang: str) -> None:
+def test_copy_without_the_last_paragraph_joins_the_story(store: Store, lang: str) -> None:
     name, _, first, second, _ = STORIES[lang]
-    original = render(paragraphs(name), first)
-    copy = render(paragraphs(name)[:-1], second)
-    found = index_with(original).find(signature(copy), text=copy)
-    assert found is not None and found[1] == 10, f"{lang} copy without last paragraph: {found}"
+    stored = _store(store, "original", render(paragraphs(name), first))
+    found = _find(store, render(paragraphs(name)[:-1], second))
+    assert found is not None and found.story_id == stored.story_id, f"{lang}: {found}"
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-def test_copy_with_an_added_line_joins_the_story(lang: str) -> None:
+def test_copy_with_an_added_line_joins_the_story(store: Store, lang: str) -> None:
     name, _, first, second, added = STORIES[lang]
     paras = paragraphs(name)
-    original = render(paras, first)
-    copy = render([*paras[:3], added, *paras[3:]], second)
-    found = index_with(original).find(signature(copy), text=copy)
-    assert found is not None and found[1] == 10, f"{lang} copy with an added line: {found}"
+    stored = _store(store, "original", render(paras, first))
+    found = _find(store, render([*paras[:3], added, *paras[3:]], second))
+    assert found is not None and found.story_id == stored.story_id, f"{lang}: {found}"
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-def test_copy_with_every_edit_at_once_joins_the_story(lang: str) -> None:
+def test_copy_with_every_edit_at_once_joins_the_story(store: Store, lang: str) -> None:
     name, _, first, second, added = STORIES[lang]
     paras = paragraphs(name)
-    original = render(paras, first)
-    copy = render([*paras[:2], added, *paras[2:-1]], second)
-    found = index_with(original).find(signature(copy), text=copy)
-    assert found is not None and found[1] == 10, f"{lang} edited copy: {found}"
+    stored = _store(store, "original", render(paras, first))
+    found = _find(store, render([*paras[:2], added, *paras[2:-1]], second))
+    assert found is not None and found.story_id == stored.story_id, f"{lang} edited copy: {found}"
 
 
 # -- different stories stay apart ----------------------------------------------------------------
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
-def test_independent_article_about_the_same_event_is_another_story(lang: str) -> None:
+def test_independent_article_about_the_same_event_is_another_story(store: Store, lang: str) -> None:
     name, rewrite, first, second, _ = STORIES[lang]
     original = render(paragraphs(name), first)
     other = render(paragraphs(rewrite), second)
     assert similarity(original, other) < DEFAULT_THRESHOLD / 2
-    assert index_with(original).find(signature(other), text=other) is None
-    assert index_with(original, story_id=11).find(signature(other)) is None
+    _store(store, "original", original)
+    assert _find(store, other) is None
+    assert _find(store, other, exact=False) is None
+    assert _store(store, "rewrite", other).joined is None
+    assert _stories(store) == 2
 
 
 @pytest.mark.parametrize("block", ["ko-footer", "ko-series", "en-footer", "en-series"])
-def test_two_stories_under_one_outlets_long_boilerplate_stay_apart(block: str) -> None:
+def test_two_stories_under_one_outlets_long_boilerplate_stay_apart(store: Store, block: str) -> None:
     lang = block[:2]
     name, _, outlet, _, _ = STORIES[lang]
-    first = render(paragraphs(name), outlet, block)
+    _store(store, "first", render(paragraphs(name), outlet, block))
     second = render(paragraphs(OTHER[lang]), outlet, block)
-    index = index_with(first)
-    assert index.find(signature(second), text=second) is None
-    assert index.find(signature(second)) is None, "the estimate alone merged them"
+    assert _find(store, second) is None
+    assert _find(store, second, exact=False) is None, "the estimate alone merged them"
 
 
-def test_a_caption_with_only_template_lines_never_merges() -> None:
+def test_a_caption_with_only_template_lines_never_merges(store: Store) -> None:
     caption = "(사진=연합뉴스)\n이수진 기자 sjlee@hanbit.example.kr\nⓒ 한빛일보 무단전재 및 재배포 금지"
-    index = index_with(caption)
     assert content_text(caption) == ""
-    assert len(index) == 0
-    assert index.find(signature(caption), text=caption) is None
+    _store(store, "caption", caption)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArticleBand)) == 0, "empty: no bands"
+    assert _find(store, caption) is None
+    assert _store(store, "caption-again", caption + "\n").joined is None
 
 
 def test_template_lines_go_and_body_paragraphs_that_mention_them_stay() -> None:
@@ -150,7 +228,7 @@ def test_template_lines_go_and_body_paragraphs_that_mention_them_stay() -> None:
     assert "maria" not in content_text(text) and "copyright" not in content_text(text)
 
 
-# -- signatures ----------------------------------------------------------------------------------
+# -- signatures and band keys --------------------------------------------------------------------
 
 def test_signature_round_trips_through_bytes() -> None:
     values = signature(render(paragraphs("ko-ev-recall"), "yonhap-like"))
@@ -171,111 +249,180 @@ def test_signature_is_the_same_in_any_outlets_template() -> None:
     assert all(np.array_equal(signatures[0], other) for other in signatures[1:])
 
 
-# -- persistence and the window ------------------------------------------------------------------
-
-def _store(tmp_path: Path) -> tuple[str, Store, int]:
-    url = f"sqlite:///{tmp_path / 'newswatch.db'}"
-    store = Store.open(url)
-    with store.session() as session:
-        source = Source(name="portal", kind="feed", url="https://portal.example/rss")
-        session.add(source)
-        session.flush()
-        source_id = source.id
-    return url, store, source_id
+def test_band_keys_pack_the_band_number_above_its_hash() -> None:
+    values = random_signature(np.random.default_rng(3))
+    keys = band_keys(values)[0]
+    assert keys.shape == (BANDS,) and keys.dtype == np.int64
+    assert (keys >> 32).tolist() == list(range(BANDS)), "one indexed column serves every band"
+    assert ((keys & 0xFFFFFFFF) < 2**32).all() and (keys >= 0).all()  # fits a signed BIGINT
+    changed = values.copy()
+    changed[0] += 1  # only band 0 differs
+    assert (band_keys(changed)[0] != keys).tolist() == [True] + [False] * (BANDS - 1)
 
 
-def _article(store: Store, source_id: int, slug: str, text: str, fetched_at: datetime,
-             minhash: bytes | None) -> int:
-    fields = {"source_id": source_id, "url": f"https://portal.example/{slug}",
-              "canonical_url": f"https://portal.example/{slug}", "title": slug, "text": text,
-              "language": "ko", "author": None, "published": fetched_at, "fingerprint": slug,
-              "fetched_at": fetched_at, "minhash": minhash}
-    stored = store.add_article(fields)
-    assert stored is not None, f"{slug} was not stored"
-    return stored[0]
+# -- the window and the choice -------------------------------------------------------------------
 
-
-def test_load_rebuilds_the_index_from_the_store_after_a_restart(tmp_path: Path) -> None:
-    url, store, source_id = _store(tmp_path)
+def test_only_articles_fetched_in_the_window_are_candidates(store: Store) -> None:
     now = datetime.now(UTC)
+    chip = render(paragraphs("ko-ai-chip"), "newsis-like")
+    strike = render(paragraphs("en-port-strike"), "wire-like")
+    recent = _store(store, "chip", chip, fetched_at=now - timedelta(days=2))
+    old = _store(store, "strike", strike, fetched_at=now - timedelta(days=45))
+
+    copy = render(paragraphs("ko-ai-chip")[:-1], "daily-like")
+    found = _find(store, copy)
+    assert found is not None and found.article_id == recent.article_id
+    assert found.similarity == pytest.approx(similarity(copy, chip)), "verified on the stored text"
+    strike_copy = render(paragraphs("en-port-strike"), "paper-like")
+    assert _find(store, strike_copy) is None, "the 45-day-old article is outside the 30-day window"
+    wider = store.find_near_duplicate(signature(strike_copy), strike_copy,
+                                      near_duplicates=NearDuplicates(window_days=60))
+    assert wider is not None and wider.article_id == old.article_id
+    stored = _store(store, "strike-copy", strike_copy)
+    assert stored.joined is None and stored.story_id != old.story_id
+
+
+def test_find_prefers_the_closest_story(store: Store) -> None:
+    rng = np.random.default_rng(9)
+    base = random_signature(rng)
+    _store(store, "far", "one", values=near_copy(base, rng, 0.6))
+    closer = _store(store, "close", "two", values=near_copy(base, rng, 0.9))
+    found = store.find_near_duplicate(base)
+    assert found is not None and found[:2] == closer[:2]
+
+
+def test_a_caller_given_story_is_kept_and_an_unsigned_article_takes_no_part(store: Store) -> None:
+    chip = render(paragraphs("ko-ai-chip"), "newsis-like")
+    stored = _store(store, "chip", chip)
+    unsigned = _store(store, "unsigned", render(paragraphs("ko-ai-chip"), "daily-like"), minhash=None)
+    assert unsigned.joined is None and unsigned.story_id != stored.story_id
+    with store.session() as session:
+        own = session.execute(insert(Story)).inserted_primary_key[0]  # type: ignore[index]
+    fields = {"source_id": 1, "url": "u", "canonical_url": "u", "text": chip + "\n",
+              "fingerprint": "given", "minhash": to_bytes(signature(chip))}
+    given = store.add_article(fields, story_id=own)
+    assert given is not None and given.story_id == own and given.joined is None
+
+
+def test_bad_input_is_refused_with_the_fix(store: Store) -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        NearDuplicates(threshold=1.5)
+    with pytest.raises(ValueError, match="at least 1"):
+        NearDuplicates(window_days=0)
+    with pytest.raises(ValueError, match="give it a zone"):
+        store.find_near_duplicate(random_signature(np.random.default_rng(1)),
+                                  now=datetime(2025, 6, 3))
+    with pytest.raises(ValueError, match="signature has 64 values"):
+        store.find_near_duplicate(np.zeros(64, dtype=np.uint32))
+
+
+# -- at the same moment --------------------------------------------------------------------------
+
+class _Rendezvous(NearDuplicates):
+    """Waits after its look-up until the other writer has looked up too, or for a second.
+
+    Without the write lock both look-ups run before either article is stored, both miss, and
+    each copy starts a story: the race two crawl processes (or machines) would otherwise run.
+    With it, the second writer cannot look up before the first has committed, so the first
+    waits its second out alone and the second finds the first.
+    """
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        super().__init__()
+        object.__setattr__(self, "barrier", barrier)
+
+    def find(self, *args, **kwargs) -> NearDuplicate | None:  # type: ignore[no-untyped-def]
+        found = super().find(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self.barrier.wait(timeout=1.0)  # type: ignore[attr-defined]
+        return found
+
+
+def test_two_writers_storing_copies_at_once_make_one_story(db_url: str) -> None:
+    name, _, first, second, _ = STORIES["ko"]
+    copies = {"first": render(paragraphs(name), first), "second": render(paragraphs(name), second)}
+    with Store(db_url).session() as session:
+        session.add(Source(name="portal", kind="feed", url="https://portal.example/rss"))
+    barrier = threading.Barrier(2)
+    stored: dict[str, StoredArticle] = {}
+    errors: list[BaseException] = []
+
+    def write(slug: str) -> None:
+        store = Store(db_url)  # its own engine and connection: a process of its own, as far as
+        try:                   # the database can tell
+            stored[slug] = _store(store, slug, copies[slug], near=_Rendezvous(barrier))
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            store.engine.dispose()
+
+    threads = [threading.Thread(target=write, args=(slug,)) for slug in copies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, f"a writer failed: {errors!r}"
+    assert stored["first"].story_id == stored["second"].story_id, (
+        "two copies stored at once started two stories: the look-up must run inside the "
+        "storing transaction, after the write lock (pipelines/storage/store.py _writing)")
+    assert [s.joined is not None for s in stored.values()].count(True) == 1
+
+
+# -- the migration -------------------------------------------------------------------------------
+
+def _alembic(connection) -> AlembicConfig:  # type: ignore[no-untyped-def]
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def test_migration_gives_bands_to_stored_articles_and_signs_old_ones(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+    with store.engine.begin() as connection:
+        command.upgrade(_alembic(connection), "0002")
     chip = render(paragraphs("ko-ai-chip"), "newsis-like")
     heat = render(paragraphs("ko-heatwave"), "yonhap-like")
     strike = render(paragraphs("en-port-strike"), "wire-like")
-    recent = _article(store, source_id, "chip", chip, now - timedelta(days=2),
-                      to_bytes(signature(chip)))
-    # Stored before signatures existed: load() has to shingle the text.
-    unsigned = _article(store, source_id, "heat", heat, now - timedelta(days=1), None)
-    _article(store, source_id, "strike", strike, now - timedelta(days=45),
-             to_bytes(signature(strike)))
-
-    restarted = NearDuplicateIndex.load(Store(url), window_days=30)
-
-    assert len(restarted) == 2, "the 45-day-old article is outside the 30-day window"
-    copy = render(paragraphs("ko-ai-chip")[:-1], "daily-like")
-    found = restarted.find(signature(copy), text=copy)
-    assert found is not None and found[0] == recent
-    assert found[2] == pytest.approx(similarity(copy, chip)), "verified on the stored text"
-    heat_copy = render(paragraphs("ko-heatwave"), "portal-like")
-    assert restarted.find(signature(heat_copy), text=heat_copy)[0] == unsigned  # type: ignore[index]
-    strike_copy = render(paragraphs("en-port-strike"), "paper-like")
-    assert restarted.find(signature(strike_copy), text=strike_copy) is None
-
-
-def test_catch_up_sees_what_another_process_stored(tmp_path: Path) -> None:
-    url, store, source_id = _store(tmp_path)
+    old_version = bytearray(to_bytes(signature(strike)))
+    old_version[2] = 0  # SIGNATURE_VERSION 0: shingled another way
+    caption = "(사진=연합뉴스)\nⓒ 한빛일보 무단전재 및 재배포 금지"
     now = datetime.now(UTC)
-    ours, theirs = NearDuplicateIndex.load(Store(url), 30), NearDuplicateIndex.load(Store(url), 30)
-    chip = render(paragraphs("ko-ai-chip"), "newsis-like")
-    # "Their" process stores a story and indexes it; ours has not seen it yet.
-    stored = _article(store, source_id, "chip", chip, now, to_bytes(signature(chip)))
-    theirs.add(stored, 10, signature(chip), now)
-    copy = render(paragraphs("ko-ai-chip")[:-1], "daily-like")
-    assert ours.find(signature(copy), text=copy) is None
-    assert ours.catch_up(Store(url), 30) == 1
-    found = ours.find(signature(copy), text=copy)
-    assert found is not None and found[0] == stored
-    # What a process stored and added itself is not indexed twice.
-    assert theirs.catch_up(Store(url), 30) == 0 and len(theirs) == 1
-    assert ours.catch_up(Store(url), 30) == 0 and len(ours) == 1
+    rows = [("chip", chip, to_bytes(signature(chip))), ("heat", heat, None),
+            ("strike", strike, bytes(old_version)), ("caption", caption, None)]
+    with store.engine.begin() as connection:
+        connection.execute(insert(Source), [{"name": "portal", "kind": "feed", "url": "x",
+                                             "created_at": now, "consecutive_failures": 0}])
+        connection.execute(insert(Story), [{"id": i, "created_at": now} for i in range(1, 5)])
+        connection.execute(insert(Article), [
+            {"id": i, "source_id": 1, "story_id": i, "url": slug, "canonical_url": slug,
+             "text": text_, "fingerprint": slug, "fetched_at": now, "minhash": minhash}
+            for i, (slug, text_, minhash) in enumerate(rows, start=1)])
 
+    store.migrate()
 
-def test_load_uses_the_configured_threshold(tmp_path: Path) -> None:
-    url, _, _ = _store(tmp_path)
-    assert NearDuplicateIndex.load(Store(url), window_days=7, threshold=0.6).threshold == 0.6
+    with store.session() as session:
+        bands = dict(session.execute(select(ArticleBand.article_id, func.count())
+                                     .group_by(ArticleBand.article_id)).all())
+        signed = dict(session.execute(select(Article.id, Article.minhash)).all())
+    assert bands == {1: BANDS, 2: BANDS, 3: BANDS}, "every article with a story has its bands"
+    assert np.array_equal(from_bytes(signed[2]), signature(heat)), "unsigned row re-signed"
+    assert np.array_equal(from_bytes(signed[3]), signature(strike)), "old version re-signed"
+    assert is_empty(from_bytes(signed[4])), "a caption is signed empty and gets no bands"
+    for slug, original, outlet in (("chip", "ko-ai-chip", "daily-like"),
+                                   ("heat", "ko-heatwave", "portal-like"),
+                                   ("strike", "en-port-strike", "paper-like")):
+        found = _find(store, render(paragraphs(original), outlet))
+        assert found is not None and found.article_id == [r[0] for r in rows].index(slug) + 1
 
-
-def test_prune_drops_old_entries_and_gives_the_memory_back() -> None:
-    rng = np.random.default_rng(5)
-    index = NearDuplicateIndex()
-    stored = [random_signature(rng) for _ in range(10_000)]  # more than one tail: merges run
-    for i, mh in enumerate(stored):
-        index.add(i, 100_000 + i, mh, NOW - timedelta(days=40 if i < 8_000 else 1))
-    full = index.nbytes
-    assert index.find(near_copy(stored[123], rng, 0.8))[:2] == (123, 100_123)  # type: ignore[index]
-
-    assert index.prune(NOW - timedelta(days=30)) == 8_000
-    assert len(index) == 2_000
-    assert index.nbytes < full / 3
-    assert index.find(near_copy(stored[123], rng, 0.8)) is None
-    found = index.find(near_copy(stored[9_500], rng, 0.8))
-    assert found is not None and found[:2] == (9_500, 109_500), "rows renumbered wrongly"
-    index.add(20_000, 120_000, stored[50], NOW)
-    assert index.find(stored[50])[:2] == (20_000, 120_000)  # type: ignore[index]
-    assert index.prune(NOW - timedelta(days=30)) == 0
-
-
-def test_find_prefers_the_closest_story() -> None:
-    rng = np.random.default_rng(9)
-    base = random_signature(rng)
-    index = NearDuplicateIndex()
-    index.add(1, 10, near_copy(base, rng, 0.6), NOW)
-    index.add(2, 20, near_copy(base, rng, 0.9), NOW)
-    assert index.find(base)[:2] == (2, 20)  # type: ignore[index]
-
-
-def test_bad_input_is_refused_with_the_fix() -> None:
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        NearDuplicateIndex(threshold=1.5)
-    index = NearDuplicateIndex()
-    with pytest.raises(ValueError, match="give it a zone"):
-        index.add(1, 1, random_signature(np.random.default_rng(1)), datetime(2025, 6, 3))
+    # Batches of two give the same rows as one batch of all.
+    spec = importlib.util.spec_from_file_location(
+        "migration_0003", MIGRATIONS / "versions" / "0003_article_bands.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    with store.engine.begin() as connection:
+        before = set(connection.execute(select(ArticleBand.key, ArticleBand.article_id)).all())
+        connection.execute(delete(ArticleBand))
+        assert module.fill_bands(connection, batch=2) == 0, "nothing left to re-sign"
+        assert set(connection.execute(select(ArticleBand.key, ArticleBand.article_id)).all()) == before
+    store.engine.dispose()

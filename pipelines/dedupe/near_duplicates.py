@@ -1,41 +1,65 @@
-"""Near-duplicate stories: a compact LSH index over the MinHash signatures of stored articles."""
+"""Near-duplicate stories: LSH band keys of MinHash signatures, stored and looked up in the database.
+
+The index is the `article_bands` table: one row per band of a stored article's signature, its key
+indexed. Nothing is held in memory between look-ups, so a process pays per query, not per stored
+article, and every process and machine on one database shares one index, always current.
+`Store.add_article` looks a new article up inside the transaction that stores it, under the
+database's write lock, so two copies stored at once cannot both start a story.
+
+Old rows: migration 0003 gives bands to every stored article, and re-signs, in batches of a few
+thousand, those whose signature is missing or of an older SIGNATURE_VERSION. Nothing is
+re-signed at run time; an article stored without a signature takes no part. A later bump of
+SIGNATURE_VERSION needs a migration that re-signs and re-bands the same way
+(`fill_bands` in `versions/0003_article_bands.py`): rows signed the old way share no bands with
+new ones.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, func, select
 
 from pipelines.dedupe.shingles import (
     CURRENT_HEADER,
-    EMPTY_VALUE,
     NUM_PERM,
     SIGNATURE_BYTES,
     is_empty,
-    similarity,
+    shingle_hashes,
 )
-from pipelines.storage.models import Article, utcnow
+from pipelines.storage.models import Article, ArticleBand, utcnow
 
 if TYPE_CHECKING:
-    from pipelines.storage.store import Store
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
 # Chosen by benchmarks/near_duplicates_threshold.py; see benchmarks/near_duplicates.md.
 DEFAULT_THRESHOLD = 0.33
+DEFAULT_WINDOW_DAYS = 30
 # LSH bands of 3 values find 79% of pairs at the threshold and 99.6% at 0.5; bands of 2 would
 # make 4% of unrelated English articles candidates (40k a query at a million), bands of 4 find
 # only 32% at the threshold.
 ROWS = 3
 BANDS = NUM_PERM // ROWS
+# How many of the articles sharing the most bands with a query (the newest first among equals:
+# a copy usually follows its original within hours) have their signatures compared. A copy at
+# the threshold shares one band or a few; the ~600 unrelated articles that a topical corpus of a
+# million makes candidates (benchmarks/near_duplicates.md) mostly share one. The window is
+# checked on the RANKED first only: on SQLite the join reads each article past its text, so it
+# must stay bounded however many articles share a band. Measured in near_duplicates_index.py.
+CANDIDATES = 32
+RANKED = 4 * CANDIDATES
+# How many of those, closest first, have their text read for the exact check.
+SHORTLIST = 5
+# With the texts at hand the estimate only shortlists; 0.1 is 2.5 standard errors at 128 values.
+_ESTIMATE_MARGIN = 0.1
 _MIX32 = np.uint32(0x9E3779B1)
-_ROW_MASK = np.uint64(0xFFFFFFFF)
 
 
 def _band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -51,214 +75,117 @@ def _band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys ^ (keys >> np.uint32(15))
 
 
-class NearDuplicateIndex:
-    """Signatures of the stored articles in a window, banded for LSH look-ups.
+def band_keys(sigs: np.ndarray) -> np.ndarray:
+    """The stored keys of signatures (int64, n x BANDS): band number << 32 | the band's hash.
 
-    datasketch's MinHashLSH keeps a Python set per bucket, about 330 bytes per band and entry
-    (14 GB for 42 bands at a million articles), so the bands live here in numpy arrays instead:
-    each band key packed with its row into one uint64, in sorted runs merged logarithmically
-    (inserts stay cheap, a look-up is a binary search per run), plus an unsorted tail of the
-    latest inserts.
+    Packing the band number in lets one indexed integer column serve every band, and keeps a
+    band's hash from meeting the same hash in another band.
     """
+    sigs = np.atleast_2d(np.asarray(sigs, dtype=np.uint32))
+    hashes = _band_keys(sigs, BANDS, ROWS).astype(np.int64)
+    return (np.arange(BANDS, dtype=np.int64) << 32) | hashes
 
-    _TAIL = 4096
 
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = NUM_PERM,
-                 texts: Callable[[int], str | None] | None = None) -> None:
-        """`texts` reads a stored article's text, for the exact check in find()."""
-        if not 0 < threshold < 1:
-            raise ValueError(f"near-duplicate threshold {threshold} must be between 0 and 1")
-        self.threshold, self.num_perm = threshold, num_perm
-        self.bands, self.rows = num_perm // ROWS, ROWS
-        self._texts = texts
-        self._size = 0
-        self._sigs = np.empty((1024, num_perm), dtype=np.uint32)
-        self._ids = np.empty((1024, 3), dtype=np.int64)  # article id, story id, fetched (epoch s)
-        self._runs: list[np.ndarray] = []  # sorted (band key << 32 | row), largest first
-        self._tail_keys = np.empty((self._TAIL, self.bands), dtype=np.uint32)
-        self._tail_rows = np.empty(self._TAIL, dtype=np.uint64)
-        self._tail = 0
-        # For catch_up(): the newest stored id looked at, and the ids this process added since.
-        self._seen_id = 0
-        self._added: set[int] = set()
-        self.caught_up_at = 0.0
+def band_rows(article_id: int, values: np.ndarray) -> list[dict[str, int]]:
+    """The `article_bands` rows of a stored article; none for the empty signature."""
+    if is_empty(values):
+        return []
+    return [{"key": key, "article_id": article_id} for key in band_keys(values)[0].tolist()]
 
-    def __len__(self) -> int:
-        return self._size
 
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the index's arrays: what the window keeps bounded."""
-        arrays = [self._sigs, self._ids, self._tail_keys, self._tail_rows, *self._runs]
-        return sum(array.nbytes for array in arrays)
-
-    def add(self, article_id: int, story_id: int, values: np.ndarray, fetched_at: datetime) -> None:
-        """Index a stored article's signature; an empty one (no story text) is not indexed."""
-        if is_empty(values):
-            return
-        self._added.add(article_id)
-        row = self._append(np.asarray(values, dtype=np.uint32)[None, :],
-                           np.array([[article_id, story_id, _epoch(fetched_at)]]))
-        self._tail_keys[self._tail] = _band_keys(self._sigs[row : row + 1], self.bands,
-                                                 self.rows)[0]
-        self._tail_rows[self._tail] = row
-        self._tail += 1
-        if self._tail == self._TAIL:
-            self._flush()
-
-    def find(self, values: np.ndarray, text: str | None = None) -> tuple[int, int, float] | None:
-        """(article id, story id, similarity) of the closest stored near-duplicate, or None.
-
-        Band collisions only nominate candidates; one is accepted when its estimated Jaccard
-        similarity reaches the threshold. Given the text and a way to read stored texts, the
-        estimate only shortlists (within 0.1) and the exact Jaccard of the texts decides, so a
-        pair near the threshold is not merged on estimation noise.
-        """
-        if self._size == 0 or is_empty(values):
-            return None
-        if values.size != self.num_perm:
-            raise ValueError(f"signature has {values.size} values, the index {self.num_perm}")
-        rows = self._candidates(_band_keys(values[None, :], self.bands, self.rows)[0])
-        if rows.size == 0:
-            return None
-        estimates = (self._sigs[rows] == values).mean(axis=1)
-        exact = text is not None and self._texts is not None
-        floor = self.threshold - 0.1 if exact else self.threshold
-        for i in np.argsort(-estimates, kind="stable")[:5]:
-            if estimates[i] < floor:
-                break
-            article_id, story_id, _ = (int(v) for v in self._ids[rows[i]])
-            stored = self._texts(article_id) if exact else None  # type: ignore[misc]
-            score = float(estimates[i]) if stored is None else similarity(text or "", stored)
-            if score >= self.threshold:
-                return article_id, story_id, score
+def current_values(data: bytes | None) -> np.ndarray | None:
+    """The values of a stored signature of the current version, or None for any other."""
+    if data is None or len(data) != SIGNATURE_BYTES or not data.startswith(CURRENT_HEADER):
         return None
+    return np.frombuffer(data, dtype="<u4", offset=len(CURRENT_HEADER)).astype(np.uint32)
 
-    def prune(self, older_than: datetime) -> int:
-        """Drop articles fetched before `older_than` and give their memory back; returns how many."""
-        self._flush()
-        keep = self._ids[: self._size, 2] >= _epoch(older_than)
-        dropped = self._size - int(keep.sum())
-        if dropped:
-            new_row = (np.cumsum(keep) - 1).astype(np.uint64)
-            for i, run in enumerate(self._runs):  # renumbering keeps each run sorted
-                rows = run & _ROW_MASK
-                live = keep[rows]
-                self._runs[i] = (run[live] & ~_ROW_MASK) | new_row[rows[live]]
-            self._size -= dropped
-            capacity = max(1024, self._size + self._size // 4)
-            self._sigs = np.resize(self._sigs[: keep.size][keep], (capacity, self.num_perm))
-            self._ids = np.resize(self._ids[: keep.size][keep], (capacity, 3))
-        return dropped
 
-    @classmethod
-    def load(cls, store: Store, window_days: int, threshold: float | None = None,
-             ) -> NearDuplicateIndex:
-        """Rebuild from the stored signatures of the last `window_days` days."""
-        index = cls(DEFAULT_THRESHOLD if threshold is None else threshold,
-                    texts=partial(_stored_text, store))
-        index.catch_up(store, window_days)
-        return index
+class NearDuplicate(NamedTuple):
+    """A stored article that a new one copies, and how alike the two are."""
 
-    def catch_up(self, store: Store, window_days: int) -> int:
-        """Index the window's articles stored since the last look; returns how many were new here.
+    article_id: int
+    story_id: int
+    similarity: float
 
-        At start that is all of them, in one query. Later it is what other processes stored: the
-        daemon crawls sources in parallel processes, each with its own index, and without this the
-        same wire story fetched by two of them in one round would start two stories. Rows without
-        a current signature (NULL, or an older version) are re-shingled from their text.
+
+@dataclass(frozen=True)
+class NearDuplicates:
+    """How alike, and how recent, a stored article must be for a new one to join its story."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    window_days: int = DEFAULT_WINDOW_DAYS
+
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"near-duplicate threshold {self.threshold} must be between 0 and 1")
+        if self.window_days < 1:
+            raise ValueError(f"dedupe window of {self.window_days} days: give at least 1")
+
+    def find(self, db: Connection | Session, values: np.ndarray, text: str | None = None,
+             now: datetime | None = None) -> NearDuplicate | None:
+        """The closest stored article fetched in the window before `now`, if near enough.
+
+        Articles sharing a band key with the signature are candidates, ranked by how many they
+        share (newest first among equals); one query reads the signatures of the first
+        CANDIDATES of the RANKED that are in the window, and they estimate the similarity. Given
+        the text, the estimate only shortlists (within 0.1 of the threshold) and the exact
+        Jaccard of the texts decides, so a pair near the threshold is not merged on estimation
+        noise. (Only when more than RANKED articles older than the window share more bands with
+        the query than its copy in the window does would the copy be missed.)
         """
-        since = utcnow() - timedelta(days=window_days)
-        with store.session() as session:
-            result = session.execute(
-                select(Article.id, Article.story_id, Article.fetched_at, Article.minhash)
-                .where(Article.fetched_at >= since, Article.id > self._seen_id)
-                .order_by(Article.id)).all()
-        self.caught_up_at = time.monotonic()
-        if result:
-            self._seen_id = result[-1].id
-        # Every id this process added was stored before it was added, so the query saw it.
-        result = [r for r in result if r.id not in self._added]
-        self._added.clear()
-        ready = [r for r in result if r.minhash and len(r.minhash) == SIGNATURE_BYTES
-                 and r.minhash.startswith(CURRENT_HEADER)]
-        if ready:
-            blob = b"".join(r.minhash[len(CURRENT_HEADER) :] for r in ready)
-            sigs = np.frombuffer(blob, dtype="<u4").reshape(-1, NUM_PERM).astype(np.uint32)
-            ids = np.array([(r.id, r.story_id, _epoch(r.fetched_at)) for r in ready])
-            keep = ~(sigs == EMPTY_VALUE).all(axis=1)  # texts with no story left
-            if keep.any():
-                self._bulk(sigs[keep], ids[keep])
-        done = {r.id for r in ready}
-        stale = {r.id: r for r in result if r.id not in done}
-        pending = list(stale)
-        if pending:
-            from pipelines.dedupe.minhash import signature  # datasketch: only when old rows need it
-
-            logger.info("re-shingling %d stored articles without a current signature", len(stale))
-        for start in range(0, len(pending), 500):
-            with store.session() as session:
-                texts = session.execute(select(Article.id, Article.text).where(
-                    Article.id.in_(pending[start : start + 500]))).all()
-            for article_id, text in texts:
-                row = stale[article_id]
-                self.add(row.id, row.story_id, signature(text), row.fetched_at)
-        self._added.clear()
-        return len(result)
-
-    # -- storage -------------------------------------------------------------------------------
-
-    def _append(self, sigs: np.ndarray, ids: np.ndarray) -> int:
-        start, end = self._size, self._size + len(sigs)
-        if end > len(self._sigs):
-            capacity = max(end, len(self._sigs) * 3 // 2)
-            self._sigs = np.resize(self._sigs, (capacity, self.num_perm))
-            self._ids = np.resize(self._ids, (capacity, 3))
-        self._sigs[start:end], self._ids[start:end] = sigs, ids
-        self._size = end
-        return start
-
-    def _bulk(self, sigs: np.ndarray, ids: np.ndarray) -> None:
-        self._flush()
-        start = self._append(sigs, ids)
-        parts = []
-        for chunk in range(0, len(sigs), 65536):  # bounds the uint64 temporaries
-            keys = _band_keys(sigs[chunk : chunk + 65536], self.bands, self.rows)
-            rows = np.arange(start + chunk, start + chunk + len(keys), dtype=np.uint64)
-            parts.append(((keys.astype(np.uint64) << 32) | rows[:, None]).ravel())
-        self._push(np.sort(np.concatenate(parts)))
-
-    def _flush(self) -> None:
-        if self._tail:
-            keys = self._tail_keys[: self._tail].astype(np.uint64) << 32
-            self._push(np.sort((keys | self._tail_rows[: self._tail, None]).ravel()))
-            self._tail = 0
-
-    def _push(self, run: np.ndarray) -> None:
-        """Add a sorted run, merging runs of similar size so there are only log(n) of them."""
-        self._runs.append(run)
-        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
-            newer, older = self._runs.pop(), self._runs.pop()
-            self._runs.append(np.insert(older, np.searchsorted(older, newer), newer))
-
-    def _candidates(self, keys: np.ndarray) -> np.ndarray:
-        low, high = keys.astype(np.uint64) << 32, (keys.astype(np.uint64) << 32) | _ROW_MASK
-        found = []
-        for run in self._runs:
-            starts, ends = np.searchsorted(run, low), np.searchsorted(run, high, side="right")
-            found += [run[a:b] & _ROW_MASK for a, b in zip(starts, ends, strict=True) if b > a]
-        if self._tail:
-            hits = (self._tail_keys[: self._tail] == keys).any(axis=1)
-            found.append(self._tail_rows[: self._tail][hits])
-        return np.unique(np.concatenate(found)).astype(np.intp) if found else np.empty(0, np.intp)
+        if is_empty(values):
+            return None
+        if values.size != NUM_PERM:
+            raise ValueError(f"signature has {values.size} values, the index {NUM_PERM}")
+        moment = utcnow() if now is None else now
+        if moment.tzinfo is None:
+            raise ValueError(f"naive datetime {moment!r}: give it a zone (the store keeps UTC)")
+        since = moment - timedelta(days=self.window_days)
+        stored = [row for row in db.execute(_CANDIDATES_SQL, {
+            "keys": band_keys(values)[0].tolist(), "since": since})
+            if current_values(row.minhash) is not None]
+        if not stored:
+            return None
+        blob = b"".join(row.minhash[len(CURRENT_HEADER) :] for row in stored)
+        sigs = np.frombuffer(blob, dtype="<u4").reshape(len(stored), NUM_PERM)
+        estimates = (sigs == values).mean(axis=1)
+        floor = self.threshold - _ESTIMATE_MARGIN if text is not None else self.threshold
+        close = [int(i) for i in np.argsort(-estimates, kind="stable")[:SHORTLIST]
+                 if estimates[i] >= floor]
+        if not close:
+            return None
+        if text is None:
+            best = stored[close[0]]
+            return NearDuplicate(best.id, best.story_id, float(estimates[close[0]]))
+        texts = dict(db.execute(select(Article.id, Article.text).where(
+            Article.id.in_([stored[i].id for i in close]))).all())
+        ours = shingle_hashes(text)
+        scores = [(_jaccard(ours, shingle_hashes(texts.get(stored[i].id) or "")), i) for i in close]
+        score, i = max(scores, key=lambda pair: pair[0])  # the first of equals: the closest estimate
+        if score < self.threshold:
+            return None
+        return NearDuplicate(stored[i].id, stored[i].story_id, score)
 
 
-def _epoch(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        raise ValueError(f"naive datetime {moment!r}: give it a zone (the store keeps UTC)")
-    return int(moment.timestamp())
+def _candidates_query() -> Select[tuple[int, int, bytes | None]]:
+    shared = func.count().label("shared")
+    ranked = (select(ArticleBand.article_id, shared)
+              .where(ArticleBand.key.in_(bindparam("keys", expanding=True)))
+              .group_by(ArticleBand.article_id)
+              .order_by(shared.desc(), ArticleBand.article_id.desc())
+              .limit(RANKED).subquery())
+    return (select(Article.id, Article.story_id, Article.minhash)
+            .join(ranked, ranked.c.article_id == Article.id)
+            .where(Article.fetched_at >= bindparam("since"))
+            .order_by(ranked.c.shared.desc(), Article.id.desc())
+            .limit(CANDIDATES))
 
 
-def _stored_text(store: Store, article_id: int) -> str | None:
-    with store.session() as session:
-        return session.scalar(select(Article.text).where(Article.id == article_id))
+# Built once: putting the statement together took longer than SQLite took to run it.
+_CANDIDATES_SQL = _candidates_query()
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """shingles.similarity on shingle sets already made: the query's is made once, not per candidate."""
+    union = np.union1d(a, b).size
+    return np.intersect1d(a, b, assume_unique=True).size / union if union else 0.0

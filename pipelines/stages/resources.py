@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-    from pipelines.dedupe.near_duplicates import NearDuplicateIndex
+    from pipelines.dedupe.near_duplicates import NearDuplicates
     from pipelines.scoring.scorer import Example
     from pipelines.scoring.topics import Topic
     from pipelines.storage.store import Store
@@ -33,14 +33,14 @@ def _nowhere(source: str, key: str, value: int) -> None:
 
 @dataclass
 class StageResources:
-    """The store, the worker pool, the topics and readers' examples, the near-duplicate index."""
+    """The store (the near-duplicate index lives in it), the worker pool, the topics and readers'
+    examples, and how alike two articles must be to be one story."""
 
     store: Store
     topics: Sequence[Topic]
     examples: Mapping[str, Sequence[Example]]
     pool: PagePool
-    index: NearDuplicateIndex
-    window_days: int = 30
+    near_duplicates: NearDuplicates
     count: Count = _nowhere
     extra: dict[str, Any] = field(default_factory=dict)
 

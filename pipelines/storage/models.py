@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -125,6 +126,21 @@ class Article(Base):
 
     source: Mapped[Source] = relationship()
     story: Mapped[Story] = relationship(back_populates="articles")
+
+
+class ArticleBand(Base):
+    """One LSH band of a stored article's MinHash signature: the near-duplicate index, in the store.
+
+    `key` packs the band number and the band's 32-bit hash (pipelines/dedupe/near_duplicates.py),
+    so one indexed column serves every band. The primary key (key, article_id) is that index, and
+    on SQLite the whole table (WITHOUT ROWID): a look-up reads only the keys it asks for.
+    """
+
+    __tablename__ = "article_bands"
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True)
 
 
 class Page(Base):

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import (
+    Connection,
     Engine,
     case,
     create_engine,
@@ -25,8 +26,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipelines.dedupe.near_duplicates import NearDuplicate, NearDuplicates, band_rows, current_values
 from pipelines.storage.models import (
     Article,
+    ArticleBand,
     CrawlRun,
     Digest,
     Label,
@@ -45,7 +48,9 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision (a test checks it against Alembic's head). A database already
 # there needs no Alembic, whose import (with Mako and Pygments) costs every crawl round 0.3 s.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
+# The PostgreSQL advisory lock that add_article holds while it looks up and stores ("nwstory").
+STORY_LOCK = 0x6E7773746F7279
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -60,6 +65,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 class StoreError(Exception):
     """The database cannot be opened; the message names database.url and the fix."""
+
+
+class StoredArticle(NamedTuple):
+    """What add_article stored: the ids, and the stored article whose story it joined, if any."""
+
+    article_id: int
+    story_id: int
+    similarity: float | None = None  # to the article it joined
+    joined: int | None = None  # that article's id
 
 
 class Store:
@@ -284,34 +298,88 @@ class Store:
 
     def add_article(
         self, fields: dict[str, Any], *, story_id: int | None = None, scores: Sequence[Any] = (),
-        aliases: Iterable[str] = (),
-    ) -> tuple[int, int] | None:
-        """Insert an article, its story (unless it joins one), its matches and the URLs it was
-        reached by (`aliases`, so no later round fetches them), in one transaction.
+        aliases: Iterable[str] = (), near_duplicates: NearDuplicates | None = None,
+    ) -> StoredArticle | None:
+        """Insert an article, its story (unless it joins one), its near-duplicate bands, its
+        matches and the URLs it was reached by (`aliases`, so no later round fetches them), in
+        one transaction.
 
-        Returns (article id, story id), or None if the URL or text is already stored.
+        Unless `story_id` is given, an article with a signature (`fields["minhash"]`) joins the
+        story of its closest stored near-duplicate (`near_duplicates`, or the defaults). The
+        look-up runs in the storing transaction after it has taken the database's write lock,
+        so a copy that another process or machine stored a moment earlier is always seen, and
+        two copies stored at once cannot both start a story.
+
+        Returns the ids and what was joined, or None if the URL or text is already stored.
         """
+        values = current_values(fields.get("minhash"))
+        if fields.get("minhash") is not None and values is None:
+            logger.warning("%s: its signature is not a current one; stored without near-duplicate "
+                           "look-up (sign it with pipelines.dedupe.minhash.signature)", fields["url"])
+        found: NearDuplicate | None = None
         try:
-            with self.session() as session:
+            with self._writing() as connection:
+                if story_id is None and values is not None:
+                    found = (near_duplicates or NearDuplicates()).find(
+                        connection, values, fields.get("text"), now=fields.get("fetched_at"))
+                    story_id = found.story_id if found is not None else None
                 # Core inserts, not ORM objects: nothing here is read back, and the unit of work
                 # was half of the crawl's database time.
                 if story_id is None:
-                    story_id = session.execute(insert(Story)).inserted_primary_key[0]
-                article_id = session.execute(
+                    story_id = connection.execute(insert(Story)).inserted_primary_key[0]
+                article_id = connection.execute(
                     insert(Article).values(story_id=story_id, **fields)).inserted_primary_key[0]
+                bands = band_rows(article_id, values) if values is not None else []
+                if bands:
+                    connection.execute(insert(ArticleBand), bands)
                 matches = [{"article_id": article_id, "topic": score.topic, "score": score.score,
                             "reasons": score.to_json()} for score in scores if score.matched]
                 if matches:
-                    session.execute(insert(Match), matches)
-                session.execute(insert(Page), [
+                    connection.execute(insert(Match), matches)
+                connection.execute(insert(Page), [
                     {"canonical_url": canonical, "url": fields["url"], "source_id": fields["source_id"],
                      "outcome": "stored", "article_id": article_id, "title": fields.get("title")}
                     for canonical in dict.fromkeys([fields["canonical_url"], *aliases])])
-                return article_id, story_id
         except IntegrityError:
             # Another worker stored the same URL or text between our check and our insert.
             logger.info("article %s was stored concurrently; keeping the first", fields["url"])
             return None
+        if found is None:
+            return StoredArticle(article_id, story_id)
+        return StoredArticle(article_id, story_id, found.similarity, found.article_id)
+
+    def find_near_duplicate(self, values: Any, text: str | None = None, *,
+                            near_duplicates: NearDuplicates | None = None,
+                            now: datetime | None = None) -> NearDuplicate | None:
+        """The stored near-duplicate of a signature, outside any write: for reports and tests."""
+        with self.engine.connect() as connection:
+            return (near_duplicates or NearDuplicates()).find(connection, values, text, now=now)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction that holds the database's write lock from its first statement, and
+        commits when the block ends without an exception.
+
+        SQLite: BEGIN IMMEDIATE takes the write lock at once (a plain BEGIN, or pysqlite's
+        implicit one before the first INSERT, would let a read run before it), and waits for
+        another writer through the busy timeout. Its first read then sees every commit made
+        before, and no other connection can commit until this one ends.
+        PostgreSQL: a transaction-level advisory lock does the same for every transaction that
+        takes it, on any machine. At READ COMMITTED (the default) each statement after the
+        lock sees what the previous holder committed; at REPEATABLE READ the snapshot would be
+        taken by the lock statement itself, before the wait, so keep the default.
+        """
+        with self.engine.connect() as connection:
+            dialect = self.engine.dialect.name
+            if dialect == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            elif dialect == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(STORY_LOCK)))
+            else:
+                raise StoreError(f"database.url: {dialect} is not supported; use SQLite or "
+                                 "PostgreSQL")
+            yield connection
+            connection.commit()
 
     def article_counts(self) -> dict[int, int]:
         with self.session() as session:
