@@ -179,9 +179,12 @@ class Daemon:
             logger.info("digest: %s", result)
 
     def prune(self) -> None:
-        removed = self.store.prune_runs(datetime.now(UTC) - KEEP_RUNS)
-        if removed:
-            logger.info("forgot %d crawl runs older than %d days", removed, KEEP_RUNS.days)
+        now = datetime.now(UTC)
+        runs, bands = self.store.prune(now - KEEP_RUNS,
+                                       now - timedelta(days=self.config.dedupe.window_days + 1))
+        if runs or bands:
+            logger.info("forgot %d crawl runs older than %d days and the near-duplicate keys of "
+                        "articles out of the dedupe window (%d rows)", runs, KEEP_RUNS.days, bands)
 
 
 # A missed digest goes out this soon; a poll the service could not take is tried again this soon.

@@ -426,3 +426,34 @@ def test_migration_gives_bands_to_stored_articles_and_signs_old_ones(tmp_path: P
         assert module.fill_bands(connection, batch=2) == 0, "nothing left to re-sign"
         assert set(connection.execute(select(ArticleBand.key, ArticleBand.article_id)).all()) == before
     store.engine.dispose()
+
+
+def test_prune_forgets_old_runs_and_the_band_keys_of_articles_out_of_the_window(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select, update
+
+    from crawler.config import SourceConfig
+    from pipelines.storage.models import Article, ArticleBand, CrawlRun
+    from pipelines.storage.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path}/p.db")
+    source_id = store.sync_sources([SourceConfig(name="wire", feed="http://wire.example/rss")])["wire"]
+    texts = [" ".join(f"Story {n} sentence {k} about the harbour, the council and its budget."
+                      for k in range(30)) for n in range(2)]
+    for n, body in enumerate(texts):
+        store.add_article({"source_id": source_id, "url": f"http://wire.example/{n}",
+                           "canonical_url": f"http://wire.example/{n}", "title": f"Story {n}",
+                           "text": body, "fingerprint": f"fp{n}",
+                           "minhash": to_bytes(signature(body))})
+    store.finish_run(store.start_run(source_id), status="ok", error=None, counts={}, stats={})
+    now = datetime.now(UTC)
+    with store.session() as session:
+        session.execute(update(Article).where(Article.url.endswith("/0"))
+                        .values(fetched_at=now - timedelta(days=40)))
+        session.execute(update(CrawlRun).values(started_at=now - timedelta(days=40)))
+    assert store.prune(now - timedelta(days=30), now - timedelta(days=31)) == (1, 42)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(ArticleBand)) == 42
+        assert session.scalar(select(func.count()).select_from(Article)) == 2, "articles stay"
+    store.close()

@@ -244,11 +244,17 @@ class Store:
                                 last_new=last_new.get(sid))
                     for sid, polls, found, first in session.execute(query)}
 
-    def prune_runs(self, before: datetime) -> int:
-        """Forget crawl runs older than `before`: a poll every few minutes is a row each time."""
+    def prune(self, runs_before: datetime, bands_before: datetime) -> tuple[int, int]:
+        """Forget crawl runs older than `runs_before` (a poll every few minutes is a row each time)
+        and the near-duplicate band keys of articles fetched before `bands_before` (out of the
+        dedupe window, never looked up again; 42 rows an article). Returns how many of each."""
         with self.session() as session:
-            return session.execute(delete(CrawlRun).where(
-                CrawlRun.started_at < before, CrawlRun.status != "running")).rowcount or 0
+            runs = session.execute(delete(CrawlRun).where(
+                CrawlRun.started_at < runs_before, CrawlRun.status != "running")).rowcount or 0
+            old = select(Article.id).where(Article.fetched_at < bands_before)
+            bands = session.execute(delete(ArticleBand).where(
+                ArticleBand.article_id.in_(old))).rowcount or 0
+        return runs, bands
 
     def labels_version(self) -> tuple[int, Any]:
         """Changes whenever a reader labels an article: how many labels, and the newest."""
