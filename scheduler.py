@@ -142,7 +142,9 @@ class Daemon:
         from crawler.timing import RATE_WINDOW, Rhythm, jitter, poll_interval
 
         now = datetime.now(UTC)
-        row = next(r for r in self.store.sources() if r.name == name)
+        row = self.store.source(name)
+        if row is None:
+            return
         rhythm = self.store.rhythms(now - RATE_WINDOW, row.id).get(row.id)
         interval, reason = poll_interval(source, rhythm or Rhythm(), now,
                                          row.consecutive_failures, self.config.crawl.backoff_after)

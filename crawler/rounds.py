@@ -290,10 +290,10 @@ class Rounds:
                                        "another newswatch process is crawling this source"))
                 continue
             source_id = self.store.source_id(source.name)
-            current = Round(source=source, source_id=source_id,
-                            run_id=self.store.start_run(source_id), store=self.store,
+            run_id, settled = self.store.begin_round(source_id)
+            current = Round(source=source, source_id=source_id, run_id=run_id, store=self.store,
                             limits=self.limits, configured_domains=self.domains(source),
-                            settled=self.store.settled_indexes(source_id),
+                            settled=settled,
                             deadline=time.monotonic() + self.limits.seconds, on_over=self._over)
             self.active[source.name] = current
             self._releases[current.run_id] = release

@@ -79,6 +79,8 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         # Articles are deduplicated against the store, and a feed is requested again every poll:
         # Scrapy's in-memory request filter would grow for ever and drop the next poll.
         "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
+        "DOWNLOAD_HANDLERS": {"http": "crawler.http.ShortKeepAliveHandler",
+                              "https": "crawler.http.ShortKeepAliveHandler"},
         "LOG_FORMATTER": "crawler.logformat.NewsLogFormatter",
         # RemoteControl is off (REMOTE_CONTROL_ENABLED) but still imported, 0.09 s a start; LogStats
         # and CoreStats count for one crawler, while a round counts for its source.

@@ -73,7 +73,7 @@ class Source(Base):
     last_unconditional_at: Mapped[datetime | None]
     # Index URL -> digest of a body whose every article link was dealt with (fetched, stored or
     # dropped, gone for good): that body, served again, is not read again. See spiders/base.py.
-    settled_indexes: Mapped[dict[str, Any] | None]
+    settled_indexes: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
 
 
 class CrawlRun(Base):

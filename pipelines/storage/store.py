@@ -160,16 +160,17 @@ class Store:
             self._source_ids[name] = found
         return self._source_ids[name]
 
-    def settled_indexes(self, source_id: int) -> dict[str, str]:
-        with self.session() as session:
-            return dict(session.get_one(Source, source_id).settled_indexes or {})
-
-    def start_run(self, source_id: int) -> int:
+    def begin_round(self, source_id: int) -> tuple[int, dict[str, str]]:
+        """Open a crawl run; returns its id and the source's settled index bodies (spiders/news.py)."""
         with self.session() as session:
             run = CrawlRun(source_id=source_id)
             session.add(run)
             session.flush()
-            return run.id
+            settled = session.scalar(select(Source.settled_indexes).where(Source.id == source_id))
+            return run.id, dict(settled or {})
+
+    def start_run(self, source_id: int) -> int:
+        return self.begin_round(source_id)[0]
 
     def finish_run(
         self, run_id: int, *, status: str, error: str | None, counts: dict[str, int],
@@ -392,6 +393,10 @@ class Store:
             rows = session.execute(select(Article.source_id, func.count()).group_by(
                 Article.source_id))
             return {source_id: count for source_id, count in rows}
+
+    def source(self, name: str) -> Source | None:
+        with self.session() as session:
+            return session.scalar(select(Source).where(Source.name == name))
 
     def sources(self) -> list[Source]:
         with self.session() as session:
