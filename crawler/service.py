@@ -115,12 +115,12 @@ class CrawlService:
             return
         reactor.callLater(grace, self._close)
 
-    def _close(self) -> None:
+    def _close(self, reason: str = SHUTDOWN) -> None:
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None and engine.running:
             from scrapy.utils.defer import deferred_from_coro
 
-            deferred_from_coro(engine.close_spider_async(reason=SHUTDOWN))
+            deferred_from_coro(engine.close_spider_async(reason=reason))
 
     # -- the engine's signals -----------------------------------------------------------------
 
@@ -136,8 +136,9 @@ class CrawlService:
     def _ended(self, result: RoundResult) -> None:
         self.results.append(result)
         self.on_round(result)
-        if self.stopping and not self.rounds.active:
-            self._close()
+        if (self.stopping or not self.keep_running) and not len(self.rounds):
+            # Done: close now, rather than at the engine's next idle check (up to 5 s later).
+            self._close("finished")
 
     def _idle(self, spider: NewsSpider) -> None:
         if self.keep_running and not self.stopping:
