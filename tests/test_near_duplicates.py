@@ -457,3 +457,18 @@ def test_prune_forgets_old_runs_and_the_band_keys_of_articles_out_of_the_window(
         assert session.scalar(select(func.count()).select_from(ArticleBand)) == 42
         assert session.scalar(select(func.count()).select_from(Article)) == 2, "articles stay"
     store.close()
+
+
+def test_signature_is_datasketchs_minhash_value_for_value() -> None:
+    """The vectorised signature must give exactly what datasketch gives: stored signatures and the
+    thresholds measured in benchmarks/near_duplicates.md depend on it."""
+    from datasketch import MinHash
+
+    from pipelines.dedupe.shingles import NUM_PERM, SEED, shingle_hashes
+
+    stories = [path.read_text(encoding="utf-8") for path in sorted(DATA.glob("*.txt"))]
+    for story in [*stories, stories[0] * 40]:
+        reference = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=lambda value: value,
+                            scheme="affine32")
+        reference.update_batch(shingle_hashes(story))
+        assert (signature(story) == reference.hashvalues).all()

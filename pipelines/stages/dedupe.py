@@ -39,13 +39,13 @@ class DedupePipeline:
         item.canonical_url = item.canonical_url or canonical_url(item.url)
         aliases = {item.canonical_url, canonical_url(item.url)}
         source_id = self.store.source_id(item.source)
-        if self.store.known_urls([item.canonical_url]):
+        item.fingerprint = item.fingerprint or fingerprint(item.text)  # normally made in the worker
+        known, existing = self.store.stored_as(item.canonical_url, item.fingerprint)
+        if known:
             self.store.record_pages(aliases, url=item.url, source_id=source_id,
                                     outcome="duplicate_url")
             self.count(item.source, "dedupe/duplicate_url", 1)
             raise DropItem(f"duplicate URL: {item.canonical_url} is stored already")
-        item.fingerprint = fingerprint(item.text)
-        existing = self.store.article_by_fingerprint(item.fingerprint)
         if existing is not None:
             self.store.record_pages(aliases, url=item.url, source_id=source_id,
                                     outcome="duplicate_text", article_id=existing,

@@ -287,9 +287,14 @@ class Store:
                     Page.canonical_url.in_(chunk))))
         return known
 
-    def article_by_fingerprint(self, fingerprint: str) -> int | None:
+    def stored_as(self, canonical_url: str, fingerprint: str) -> tuple[bool, int | None]:
+        """Whether this URL was fetched before, and which stored article has this exact text:
+        the dedupe stage's two questions, in one session."""
         with self.session() as session:
-            return session.scalar(select(Article.id).where(Article.fingerprint == fingerprint))
+            known = session.scalar(select(Page.id).where(Page.canonical_url == canonical_url))
+            if known is not None:
+                return True, None
+            return False, session.scalar(select(Article.id).where(Article.fingerprint == fingerprint))
 
     def record_pages(
         self, urls: Iterable[str], *, url: str, source_id: int, outcome: str,

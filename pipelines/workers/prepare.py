@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pipelines.dedupe.identity import usable_canonical
+from pipelines.dedupe.identity import fingerprint, usable_canonical
 from pipelines.dedupe.minhash import signature
 from pipelines.dedupe.shingles import to_bytes
 from pipelines.extraction.extract import extract_article
@@ -45,6 +45,7 @@ def prepare(item: ArticleItem) -> tuple[str | None, ArticleItem]:
     """Clean the page; for an article, score it and sign its text. Returns (drop reason, item)."""
     reason = clean_item(item)
     if reason is None:
+        item.fingerprint = fingerprint(item.text)
         item.minhash = to_bytes(signature(item.text))
         item.scores = score_all(item.title, item.text, item.language, _topics, _examples)
     return reason, item
