@@ -54,15 +54,14 @@ class RoundGate:
         if current.timed_out:
             current.limit_reached("round_timeout")
             raise RoundDropped(f"round limit reached (crawl.round_timeout, {current.limits.round_timeout})")
-        if not on_site(request.url, current.allowed_domains):
+        if not on_site(request.url, current.domains()):
             raise RoundDropped(self._offsite(request))
-        if current.requests >= current.limits.max_requests:
+        if not current.take_request():
             current.limit_reached("max_requests_per_round")
             # What was not fetched was not dealt with: its index is read again next round.
-            current.unsettled.add(request.meta.get("from_index") or request.url)
+            current.unsettle(request.meta.get("from_index") or request.url)
             raise RoundDropped(f"round limit reached (crawl.max_requests_per_round, "
                                f"{current.limits.max_requests})")
-        current.requests += 1
         request.meta["download_timeout"] = max(0.5, min(
             request.meta.get("download_timeout", self.timeout), current.seconds_left() + GRACE_SECONDS))
 

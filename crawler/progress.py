@@ -51,6 +51,6 @@ class CrawlProgress:
 
 
 def _figures(current: Round) -> dict[str, Any]:
-    stats = current.stats
-    return {"pages": current.requests, "stored": stats["store/stored"],
-            "failed": stats["newswatch/index_failed"] + stats["newswatch/article_failed"]}
+    stats = current.ledger.counters()
+    return {"pages": current.requests, "stored": stats.get("store/stored", 0),
+            "failed": stats.get("newswatch/index_failed", 0) + stats.get("newswatch/article_failed", 0)}

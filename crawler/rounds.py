@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.config import parse_duration
 from crawler.health import TIMED_OUT, round_counts, round_error, round_status
+from crawler.ledger import Ledger, MemoryLedger
 from crawler.limits import ENDED_BY
 from pipelines.dedupe.identity import canonical_url, on_site
 
@@ -66,9 +67,17 @@ class Limits:
                    round_timeout=crawl.round_timeout)
 
 
+# Ledger counters of the round's own bookkeeping, kept apart from its stats.
+_PENDING, _REQUESTS, _ARTICLES = "@pending", "@requests", "@articles"
+
+
 @dataclass(eq=False)
 class Round:
-    """One poll of one source: what it may still do, what it did, and when it is over."""
+    """One poll of one source: what it may still do, what it did, and when it is over.
+
+    What changes while it runs is in its ledger (crawler/ledger.py): memory in one process, Redis
+    on a cluster, where any worker may handle any of its requests.
+    """
 
     source: SourceConfig
     source_id: int
@@ -77,23 +86,10 @@ class Round:
     limits: Limits
     configured_domains: tuple[str, ...]
     settled: dict[str, str]
-    deadline: float
-    started: float = field(default_factory=time.monotonic)
-    stats: Counter[str] = field(default_factory=Counter)
-    values: dict[str, Any] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    hashes: dict[str, str] = field(default_factory=dict)
-    unsettled: set[str] = field(default_factory=set)
-    allowed_domains: list[str] = field(default_factory=list)
-    pending: int = 0
-    requests: int = 0
-    timed_out: bool = False
-    over: bool = False
+    deadline: float  # epoch seconds: workers on several machines read it alike
+    started: float = field(default_factory=time.time)
+    ledger: Ledger = field(default_factory=MemoryLedger)
     on_over: Callable[[Round], None] | None = None
-
-    def __post_init__(self) -> None:
-        self.allowed_domains = list(self.configured_domains)
-        self.articles_left = self.limits.max_articles
 
     @property
     def name(self) -> str:
@@ -102,52 +98,91 @@ class Round:
     # -- counting ---------------------------------------------------------------------------
 
     def inc_value(self, key: str, count: int = 1) -> None:
-        self.stats[key] += count
+        self.ledger.add(key, count)
 
-    def set_value(self, key: str, value: Any) -> None:
-        self.values[key] = value
+    def count_of(self, key: str) -> int:
+        return self.ledger.counters().get(key, 0)
 
     def error(self, key: str, message: str) -> None:
         """A failure of this source, counted and said once in the log."""
-        self.stats[key] += 1
-        self.errors.append(message)
+        self.ledger.add(key)
+        self.ledger.append("errors", message)
         logger.warning("[%s] %s", self.name, message)
+
+    def errors(self) -> list[str]:
+        return self.ledger.items("errors")
 
     def limit_reached(self, limit: str) -> None:
         """Past one of the round's limits: nothing more is fetched; the first limit is the one said."""
-        self.stats[f"newswatch/limit/{limit}"] += 1
-        if ENDED_BY not in self.values:
-            self.values[ENDED_BY] = limit
+        self.ledger.add(f"newswatch/limit/{limit}")
+        if self.ledger.first(ENDED_BY, limit):
             logger.warning("[%s] round limit reached (crawl.%s): no more requests this round",
                            self.name, limit)
 
     def all_stats(self) -> dict[str, Any]:
-        return {**self.stats, **self.values}
+        counters = {k: v for k, v in self.ledger.counters().items() if not k.startswith("@")}
+        return {**counters, **{k: v for k, v in self.ledger.values().items() if not k.startswith("@")},
+                "downloader/request_count": self.requests}
 
-    # -- what is pending ---------------------------------------------------------------------
+    # -- what is pending, and what it may still do --------------------------------------------
+
+    @property
+    def requests(self) -> int:
+        return self.ledger.counters().get(_REQUESTS, 0)
+
+    @property
+    def pending(self) -> int:
+        return self.ledger.counters().get(_PENDING, 0)
+
+    @property
+    def over(self) -> bool:
+        return "@over" in self.ledger.values()
+
+    @property
+    def timed_out(self) -> bool:
+        return "@timed_out" in self.ledger.values() or time.time() > self.deadline
 
     def started_one(self) -> None:
         """A request or an item of this round is on its way."""
-        self.pending += 1
+        self.ledger.add(_PENDING)
 
     def done_one(self) -> None:
-        """A request's callback or errback finished, or an item left the pipeline."""
-        self.pending -= 1
-        if self.pending <= 0 and not self.over:
-            self.over = True
-            if self.on_over is not None:
-                self.on_over(self)
+        """A request's callback or errback finished, or an item left the pipeline: the one that
+        brings nothing pending ends the round, in whatever process it runs."""
+        over = self.ledger.add(_PENDING, -1) <= 0 and self.ledger.first("@over", "1")
+        if over and self.on_over is not None:
+            self.on_over(self)
+
+    def take_request(self) -> bool:
+        """Whether one more request is within crawl.max_requests_per_round (and count it)."""
+        if self.ledger.add(_REQUESTS) <= self.limits.max_requests:
+            return True
+        self.ledger.add(_REQUESTS, -1)
+        return False
 
     def time_up(self) -> None:
         """The deadline passed: requests still queued are dropped at the gate (crawler/limits.py)."""
-        if not self.over:
-            self.timed_out = True
-            self.values.setdefault(ENDED_BY, "round_timeout")
+        if not self.over and self.ledger.first("@timed_out", "1"):
+            self.ledger.first(ENDED_BY, "round_timeout")
             logger.warning("[%s] round stopped at crawl.round_timeout (%s)", self.name,
                            self.limits.round_timeout)
 
     def seconds_left(self) -> float:
-        return self.deadline - time.monotonic()
+        return self.deadline - time.time()
+
+    def unsettle(self, index_url: str) -> None:
+        """An index with a link not dealt with: read it again next round."""
+        if index_url:
+            self.ledger.include("unsettled", index_url)
+
+    def domains(self) -> list[str]:
+        """The sites this round may fetch from: the source's own, and those its index vouched for."""
+        return [*self.configured_domains, *sorted(self.ledger.members("domains"))]
+
+    def vouch(self, domains: Iterable[str]) -> None:
+        for domain in domains:
+            if domain not in self.configured_domains:
+                self.ledger.include("domains", domain)
 
     # -- index bodies read before ------------------------------------------------------------
 
@@ -161,26 +196,30 @@ class Round:
         """
         body_hash = hashlib.sha1(body)
         body_hash.update(self.source.model_dump_json().encode())
-        self.hashes[url] = body_hash.hexdigest()
-        if self.settled.get(url) != self.hashes[url]:
+        value = body_hash.hexdigest()
+        self.ledger.put("hashes", url, value)
+        if self.settled.get(url) != value:
             return False
         self.inc_value("newswatch/index_settled")
         return True
 
     def settled_now(self) -> dict[str, str]:
         """The indexes of this round whose article links were all dealt with, for the next one."""
-        return {url: value for url, value in self.hashes.items() if url not in self.unsettled}
+        unsettled = self.ledger.members("unsettled")
+        return {url: value for url, value in self.ledger.mapping("hashes").items()
+                if url not in unsettled}
 
     # -- the articles ------------------------------------------------------------------------
 
     def new_candidates(self, candidates: Iterable[Candidate], index_url: str) -> Iterator[Candidate]:
         """The links not fetched before, newest first, within the round's article budget."""
         fresh: dict[str, Candidate] = {}
+        domains = self.domains()
         for candidate in candidates:
             if not candidate.url.startswith(("http://", "https://")):
                 self.inc_value("newswatch/skipped/not_http")  # javascript:, mailto:, a typo
                 continue
-            if not on_site(candidate.url, self.allowed_domains):
+            if not on_site(candidate.url, domains):
                 self.inc_value("newswatch/skipped/offsite")
                 continue
             fresh.setdefault(canonical_url(candidate.url), candidate)
@@ -189,11 +228,10 @@ class Round:
             self.inc_value("newswatch/skipped/known")
         oldest = datetime.min.replace(tzinfo=UTC)
         for candidate in sorted(fresh.values(), key=lambda c: c.published or oldest, reverse=True):
-            if self.articles_left <= 0:
+            if self.ledger.add(_ARTICLES) > self.limits.max_articles:
                 self.inc_value("newswatch/skipped/over_budget")
-                self.unsettled.add(index_url)
+                self.unsettle(index_url)
                 continue
-            self.articles_left -= 1
             yield candidate
 
     # -- the outcome -------------------------------------------------------------------------
@@ -201,12 +239,11 @@ class Round:
     def finish(self, reason: str = "finished") -> RoundResult:
         """Record the round as a crawl run and carry its outcome onto the source's health."""
         stats = self.all_stats()
-        stats["downloader/request_count"] = self.requests
         reason = TIMED_OUT if self.timed_out and reason == "finished" else reason
         status = round_status(stats, reason)
-        error = round_error(stats, reason, self.errors, self.limits)
+        error = round_error(stats, reason, self.errors(), self.limits)
         counts = round_counts(stats)
-        whole = reason == "finished" and ENDED_BY not in self.values
+        whole = reason == "finished" and ENDED_BY not in stats
         self.store.finish_run(
             self.run_id, status=status, error=error, counts=counts,
             stats={k: v for k, v in stats.items() if isinstance(v, int | float | str)},
@@ -214,7 +251,7 @@ class Round:
             # A round cut short has not dealt with its links: keep what the last whole one said.
             settled_indexes=self.settled_now() if whole else None,
         )
-        seconds = time.monotonic() - self.started
+        seconds = time.time() - self.started
         logger.info("[%s] round %s: %d new, %d skipped, %d failed, %d requests, %.1fs", self.name,
                     status, counts["new_articles"], counts["skipped"], counts["failures"],
                     counts["requests"], seconds)
@@ -294,7 +331,7 @@ class Rounds:
             current = Round(source=source, source_id=source_id, run_id=run_id, store=self.store,
                             limits=self.limits, configured_domains=self.domains(source),
                             settled=settled,
-                            deadline=time.monotonic() + self.limits.seconds, on_over=self._over)
+                            deadline=time.time() + self.limits.seconds, on_over=self._over)
             self.active[source.name] = current
             self._releases[current.run_id] = release
             self._timers[current.run_id] = self._reactor().callLater(self.limits.seconds,
@@ -328,5 +365,5 @@ class Rounds:
         """End every round now (the engine is closing): recorded with what they did so far."""
         self.waiting.clear()
         for current in list(self.active.values()):
-            current.over = True
-            self._over(current, reason)
+            if current.ledger.first("@over", "1"):
+                self._over(current, reason)

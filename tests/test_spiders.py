@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ def test_news_sitemap_gives_titles_dates_newest_first_and_stays_on_site(tmp_path
     requests = _requests(spider, current, response)
     assert [r.meta["candidate"].title for r in requests] == ["New one", "Old one"]
     assert requests[0].meta["candidate"].published.utcoffset().total_seconds() == 9 * 3600
-    assert current.stats["newswatch/skipped/offsite"] == 1
+    assert current.count_of("newswatch/skipped/offsite") == 1
     assert all(r.meta["download_slot"] == "example.kr" for r in requests), "one slot per site"
 
 
@@ -87,10 +88,10 @@ def test_budget_caps_a_huge_first_fetch(tmp_path: Path) -> None:
     items = "".join(f"<item><link>http://news.example.kr/{n}</link></item>" for n in range(50))
     body = f"<rss version='2.0'><channel><link>http://news.example.kr/</link>{items}</channel></rss>"
     spider, current = _spider(tmp_path, name="big", feed="http://news.example.kr/rss")
-    current.articles_left = 10
+    current.limits = replace(current.limits, max_articles=10)
     response = XmlResponse("http://news.example.kr/rss", body=body.encode())
     assert len(_requests(spider, current, response)) == 10
-    assert current.stats["newswatch/skipped/over_budget"] == 40
+    assert current.count_of("newswatch/skipped/over_budget") == 40
     assert current.settled_now() == {}, "links left over: the next round must read the feed again"
 
 
@@ -102,10 +103,10 @@ def test_a_settled_index_is_not_read_again_unless_it_or_the_source_changed(tmp_p
     assert _requests(spider, current, response)
     current.settled = current.settled_now()  # what the next round starts from
     assert list(current.settled) == ["http://news.example.kr/rss"]
-    current.articles_left = 100
+    current.limits = replace(current.limits, max_articles=100)
     assert _requests(spider, current, response) == []
-    assert current.stats["newswatch/index_settled"] == 1
-    assert current.stats["newswatch/index_ok"] == 2, "still a healthy read"
+    assert current.count_of("newswatch/index_settled") == 1
+    assert current.count_of("newswatch/index_ok") == 2, "still a healthy read"
     changed = XmlResponse("http://news.example.kr/rss", body=body.replace(b"</item>", b" </item>", 1))
     assert _requests(spider, current, changed), "a changed body is read"
     current.source = current.source.model_copy(update={"allowed_domains": ["other.example"]})
@@ -117,7 +118,7 @@ def test_listing_without_matching_links_names_the_selector(tmp_path: Path) -> No
                               links="a.headline")
     html = b"<html><body><a class='title' href='/a'>A</a></body></html>"
     assert _requests(spider, current, HtmlResponse("http://news.example.kr/list", body=html)) == []
-    assert "no element matches links = 'a.headline'" in current.errors[0]
+    assert "no element matches links = 'a.headline'" in current.errors()[0]
 
 
 def test_a_round_is_over_when_its_requests_and_items_are(tmp_path: Path) -> None:

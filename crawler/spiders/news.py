@@ -101,7 +101,7 @@ class NewsSpider(scrapy.Spider):
             current.inc_value("downloader/response_bytes", len(response.body))
             page = READERS[current.source.kind](response, current)
             if page.broken:
-                current.unsettled.add(response.url)
+                current.unsettle(response.url)
                 current.error("newswatch/index_failed", f"{response.url}: {page.broken}")
                 return
             current.inc_value("newswatch/index_ok")
@@ -109,7 +109,7 @@ class NewsSpider(scrapy.Spider):
                 current.inc_value("newswatch/index_not_modified")
             if response.meta.get("unconditional"):
                 current.inc_value("newswatch/index_unconditional")
-            current.allowed_domains += [d for d in page.domains if d not in current.allowed_domains]
+            current.vouch(page.domains)
             for url, meta in page.more:
                 yield self.index_request(current, url, **meta)
             for candidate in current.new_candidates(page.candidates, response.url):
@@ -125,7 +125,7 @@ class NewsSpider(scrapy.Spider):
         if current is None:
             return
         try:
-            current.unsettled.add(failure.request.url)
+            current.unsettle(failure.request.url)
             if failure.check(RoundDropped) and "round limit" in str(failure.value):
                 return  # counted and said once by the round (crawler/limits.py)
             current.error("newswatch/index_failed", describe_failure(failure))
@@ -178,7 +178,7 @@ class NewsSpider(scrapy.Spider):
                 current.inc_value("newswatch/skipped/robots")
             else:  # the round's limits (crawler/limits.py) say so in the round's error
                 current.inc_value("newswatch/skipped/ignored")
-                current.unsettled.add(request.meta.get("from_index", ""))
+                current.unsettle(request.meta.get("from_index", ""))
             logger.info("[%s] skipped: %s", current.name, describe_failure(failure))
             return
         gone = failure.check(HttpError) and failure.value.response.status in GONE
@@ -187,7 +187,7 @@ class NewsSpider(scrapy.Spider):
                                        source_id=current.source_id,
                                        outcome=f"http_{failure.value.response.status}")
         else:  # worth another try: read its index again next round
-            current.unsettled.add(request.meta.get("from_index", ""))
+            current.unsettle(request.meta.get("from_index", ""))
         current.error("newswatch/article_failed", describe_failure(failure))
 
     # -- items and our own failures -------------------------------------------------------------
@@ -204,7 +204,7 @@ class NewsSpider(scrapy.Spider):
         if current is None:
             return
         if response is not None:
-            current.unsettled.add(response.meta.get("from_index", ""))
+            current.unsettle(response.meta.get("from_index", ""))
         current.error("newswatch/article_failed", f"could not process {getattr(item, 'url', '?')}: "
                                                   f"{failure.type.__name__}: {failure.getErrorMessage()}")
         current.done_one()
@@ -215,11 +215,11 @@ class NewsSpider(scrapy.Spider):
         if current is None:
             return
         if response.meta.get("index"):
-            current.unsettled.add(response.url)
+            current.unsettle(response.url)
             current.error("newswatch/index_failed",
                           f"{response.url}: could not read it: {failure.getErrorMessage()}")
         else:
-            current.unsettled.add(response.meta.get("from_index", ""))
+            current.unsettle(response.meta.get("from_index", ""))
             current.error("newswatch/article_failed",
                           f"could not read {response.url}: {failure.getErrorMessage()}")
 

@@ -73,9 +73,10 @@ def _children(root: etree._Element, depth: int, current: Round) -> Iterator[tupl
                        current.name, depth, MAX_INDEX_DEPTH)
         return
     children = []
+    domains = current.domains()
     for sitemap in root:
         loc = _child_text(sitemap, "loc")
-        if loc and not on_site(loc, current.allowed_domains):
+        if loc and not on_site(loc, domains):
             current.inc_value("newswatch/skipped/offsite")
         elif loc:
             children.append((parse_date(_child_text(sitemap, "lastmod")), loc))
