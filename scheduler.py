@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,23 +27,34 @@ class Daemon:
     """The clock and the supervisor: APScheduler decides when each source is due and when the
     digest goes; one long-lived crawl service (crawler/service.py) does the polling.
 
-    A due source is a line to the service, not a new process. The service is restarted when it
-    stops heart-beating or grows past crawl.max_memory; its running rounds are then recorded as
-    abandoned and polled again.
+    A due source is a line to the service, not a new process (on a cluster, a poll in Redis that
+    any worker takes). The service is restarted when it stops heart-beating or grows past
+    crawl.max_memory; its running rounds are then recorded as abandoned and polled again. Roles:
+    `all` is both, `scheduler` only the clock (on a cluster, one is active, the others stand by),
+    `worker` only a supervised crawl service taking polls from the cluster.
     """
 
-    def __init__(self, config_path: Path, config: Config, store: Any) -> None:
+    def __init__(self, config_path: Path, config: Config, store: Any, role: str = "all") -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        from crawler.cluster import Cluster
+        from crawler.service import worker_name
         from crawler.supervisor import ServiceProcess
 
         self.config = config
         self.store = store
+        self.role = role
+        self.cluster = Cluster(config.cluster.redis) if config.cluster else None
         self.clock = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(4)}, timezone="UTC",
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
-        self.service = ServiceProcess(config_path, self.heard)
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        ) if role in ("all", "scheduler") else None
+        # On a cluster the clock hears of rounds through Redis; alone, through the service's pipe.
+        self.service = ServiceProcess(config_path, (lambda event: None) if self.cluster else self.heard
+                                      ) if role in ("all", "worker") else None
+        self.leading = self.clock is not None and self.cluster is None
+        self.name = worker_name()
         self.stopping = threading.Event()
         self.sources = {s.name: s for s in config.sources if s.enabled}
 
@@ -51,21 +63,51 @@ class Daemon:
 
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        self.service.start()
-        self.schedule(datetime.now(UTC))
-        self.clock.start()
-        logger.info("newswatch daemon running with %d sources", len(self.sources))
+        if self.service:
+            self.service.start()
+        if self.clock:
+            if self.leading:
+                self.schedule(datetime.now(UTC))
+            self.clock.start()
+        logger.info("newswatch %s running with %d sources", "daemon" if self.role == "all"
+                    else self.role, len(self.sources))
         crawl = self.config.crawl
         silent_limit = parse_duration(crawl.heartbeat_timeout).total_seconds()
         memory_limit = parse_size(crawl.max_memory)
         while not self.stopping.wait(1.0):
-            trouble = self.service.trouble(silent_limit, memory_limit, crawl.max_memory)
+            trouble = self.service and self.service.trouble(silent_limit, memory_limit, crawl.max_memory)
             if trouble:
                 self.restart(trouble)
-        self.clock.shutdown(wait=False)
-        self.service.stop(crawl.stop_grace_seconds)
+            if self.clock and self.cluster:
+                self.lead()
+        if self.clock:
+            self.clock.shutdown(wait=False)
+            if self.cluster and self.leading:
+                self.cluster.release("scheduler", self.name)
+        if self.service:
+            self.service.stop(crawl.stop_grace_seconds)
         self.store.close()
-        logger.info("newswatch daemon stopped")
+        logger.info("newswatch %s stopped", "daemon" if self.role == "all" else self.role)
+
+    def lead(self) -> None:
+        """On a cluster: be the one active scheduler while holding its lease, or stand by."""
+        from crawler.cluster import abandon_stale_rounds
+
+        assert self.cluster is not None and self.clock is not None
+        if self.leading and not self.cluster.renew("scheduler", self.name, LEADER_LEASE):
+            logger.error("lost the scheduler lease: standing by")
+            self.leading = False
+            self.clock.remove_all_jobs()
+        elif not self.leading and self.cluster.lease("scheduler", self.name, LEADER_LEASE):
+            logger.info("this process is the cluster's scheduler now")
+            self.leading = True
+            self.schedule(datetime.now(UTC))
+        if self.leading:
+            for event in self.cluster.pop_events():
+                self.heard(event)
+            if time.monotonic() - getattr(self, "_swept", 0.0) > SWEEP_SECONDS:
+                self._swept = time.monotonic()
+                abandon_stale_rounds(self.cluster, self.store, self.heard)
 
     def stop(self, signum: int, _frame: Any = None) -> None:
         """SIGTERM/SIGINT: take no more work; the service's rounds get crawl.stop_grace_seconds."""
@@ -120,12 +162,20 @@ class Daemon:
         return row.last_run_at + jitter(interval)
 
     def at(self, name: str, when: datetime) -> None:
+        if self.clock is None or not self.leading:
+            return
         self.clock.add_job(self.poll, "date", run_date=when, args=[name], id=f"poll:{name}",
                            replace_existing=True)
 
     def poll(self, name: str) -> None:
         if self.stopping.is_set():
             return
+        if self.cluster is not None:
+            if self.cluster.push_poll(name) is None:  # Redis unreachable: try again shortly
+                self.store.note_source(name, f"poll delayed: Redis unreachable at {self.cluster.shown}")
+                self.at(name, datetime.now(UTC) + RETRY)
+            return
+        assert self.service is not None
         if name in self.service.running():
             return  # its round is still on; its end schedules the next poll
         if not self.service.poll(name):  # restarting: try again shortly
@@ -157,14 +207,19 @@ class Daemon:
     def restart(self, why: str) -> None:
         from crawler.service import ABANDONED
 
-        running = self.service.running()
+        assert self.service is not None and self.service.child is not None
+        running, pid = self.service.running(), self.service.child.pid
         logger.error("restarting the crawl service: %s", why)
         self.service.kill()
-        self.store.close_abandoned_runs(sorted(running), f"{ABANDONED.split(':')[0]}: the crawl "
-                                        f"service was restarted ({why})")
+        if self.cluster is not None:  # its leases go now; the scheduler closes its rounds
+            for name in running:
+                self.cluster.release(f"source:{name}", f"{self.name.split(':')[0]}:{pid}")
+        else:
+            self.store.close_abandoned_runs(sorted(running), f"{ABANDONED.split(':')[0]}: the crawl "
+                                            f"service was restarted ({why})")
         self.service.start()
         now = datetime.now(UTC)
-        for name in running:  # what they stored stays stored; the rest is polled again
+        for name in running if self.clock else ():  # what they stored stays; the rest is polled again
             self.at(name, now + RETRY)
 
     def send_digest(self) -> None:
@@ -193,18 +248,29 @@ class Daemon:
 CATCH_UP = timedelta(seconds=10)
 RETRY = timedelta(seconds=10)
 KEEP_RUNS = timedelta(days=30)
+# On a cluster: how long the active scheduler's lease lasts (renewed every second), and how often
+# it looks for rounds whose worker died.
+LEADER_LEASE = 15.0
+SWEEP_SECONDS = 15.0
 
 
 @cli.command()
+@click.option("--role", type=click.Choice(["all", "scheduler", "worker"]), default="all",
+              show_default=True,
+              help="all: this machine does everything; on a [cluster], scheduler: the clock and the "
+                   "digest (one active, others stand by), worker: a crawl service taking polls.")
 @click.pass_context
-def run(ctx: click.Context) -> None:
+def run(ctx: click.Context, role: str) -> None:
     """Run the daemon: crawl each source on its interval, mail the digest daily."""
     config = load(ctx)
     if not config.sources:
         raise ConfigProblem("no [[sources]] in the config; add one (see `newswatch init`)")
+    if role != "all" and config.cluster is None:
+        raise click.BadParameter(f"--role {role} needs a [cluster] section with redis = "
+                                 "\"redis://host:6379/0\" in the config", param_hint="--role")
     store = open_store(config)
     store.sync_sources(config.sources)
-    Daemon(find_config(ctx.obj["config"]).resolve(), config, store).run()
+    Daemon(find_config(ctx.obj["config"]).resolve(), config, store, role).run()
 
 
 accept_config_after_commands(cli)

@@ -282,6 +282,21 @@ class DedupeConfig(_Model):
     window_days: int = Field(30, ge=1)
 
 
+class ClusterConfig(_Model):
+    """Several machines on one Redis (work in progress) and one PostgreSQL (everything stored)."""
+
+    redis: str
+
+    @field_validator("redis")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+            raise ValueError(f"{value!r} is not a Redis URL; write redis://host:6379/0 "
+                             "(the password, if any, as redis://:PASSWORD@host:6379/0)")
+        return value
+
+
 class Config(_Model):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
@@ -289,6 +304,7 @@ class Config(_Model):
     topics: list[dict[str, Any]] = Field(default_factory=list)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
+    cluster: ClusterConfig | None = None
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("topics")
@@ -354,6 +370,9 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     problem = database_problem(config)
     if problem:
         raise ConfigError(f"{path}: invalid config\n  database.url: {problem}")
+    if config.cluster and config.database.url.startswith("sqlite"):
+        raise ConfigError(f"{path}: invalid config\n  cluster: the machines of a cluster share one "
+                          "database: set database.url to postgresql+psycopg://user@host/dbname")
     return config
 
 

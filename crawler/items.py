@@ -19,6 +19,7 @@ class ArticleItem:
     source: str
     url: str
     body: bytes
+    run_id: int = 0  # the round (crawl run) that fetched it
     content_type: str | None = None
     language_hint: str | None = None
     # What the feed or sitemap said: fallbacks when the page itself yields nothing.

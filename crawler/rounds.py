@@ -311,32 +311,40 @@ class Rounds:
         self._fill()
         return True
 
-    def count(self, source: str, key: str, value: int = 1) -> None:
-        """Count on a running round (the pipeline stages' counter); a finished one ignores it."""
-        found = self.active.get(source)
+    def of_item(self, item: Any) -> Round | None:
+        return self.of({"source": getattr(item, "source", ""), "run": getattr(item, "run_id", 0)})
+
+    def count(self, item: Any, key: str, value: int = 1) -> None:
+        """Count on the item's round (the pipeline stages' counter); an ended one ignores it."""
+        found = self.of_item(item)
         if found is not None:
             found.inc_value(key, value)
 
     def _fill(self) -> None:
         while self.waiting and len(self.active) < self.parallel:
             source = self.waiting.popleft()
-            release = self.lock(source.name)
-            if release is None:
+            current = self._open(source)
+            if current is None:
                 logger.warning("[%s] skipped: another newswatch process is crawling it", source.name)
                 self.ended(RoundResult(source.name, "busy", 0, 0, 0, 0,
                                        "another newswatch process is crawling this source"))
                 continue
-            source_id = self.store.source_id(source.name)
-            run_id, settled = self.store.begin_round(source_id)
-            current = Round(source=source, source_id=source_id, run_id=run_id, store=self.store,
-                            limits=self.limits, configured_domains=self.domains(source),
-                            settled=settled,
-                            deadline=time.time() + self.limits.seconds, on_over=self._over)
             self.active[source.name] = current
-            self._releases[current.run_id] = release
             self._timers[current.run_id] = self._reactor().callLater(self.limits.seconds,
                                                                      current.time_up)
             self.begin(current)  # schedules the index request, which the round counts
+
+    def _open(self, source: SourceConfig) -> Round | None:
+        """A new round of the source, or None when another process is crawling it."""
+        release = self.lock(source.name)
+        if release is None:
+            return None
+        source_id = self.store.source_id(source.name)
+        run_id, settled = self.store.begin_round(source_id)
+        self._releases[run_id] = release
+        return Round(source=source, source_id=source_id, run_id=run_id, store=self.store,
+                     limits=self.limits, configured_domains=self.domains(source), settled=settled,
+                     deadline=time.time() + self.limits.seconds, on_over=self._over)
 
     def _reactor(self) -> Any:
         if self.clock is None:

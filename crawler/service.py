@@ -38,6 +38,7 @@ from pipelines.storage.store import Store
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+    from crawler.cluster import Cluster
     from crawler.config import SourceConfig
 
 logger = logging.getLogger("crawler.service")  # also when run as __main__
@@ -62,10 +63,18 @@ class CrawlService:
         self.store = Store.open(config.database_url)
         self.store.sync_sources(config.sources)
         self.locks = SourceLocks(config.path(config.crawl.cache_dir) / "locks")
-        close_abandoned(self.store, self.locks)
-        self.rounds = Rounds(
-            self.store, Limits.of(config.crawl), parallel=config.crawl.parallel_rounds,
-            domains=_configured_domains, begin=self._begin, ended=self._ended, lock=self.locks.take)
+        self.cluster: Cluster | None = None
+        common = {"store": self.store, "limits": Limits.of(config.crawl),
+                  "parallel": config.crawl.parallel_rounds, "domains": _configured_domains,
+                  "begin": self._begin, "ended": self._ended}
+        if config.cluster is None:
+            close_abandoned(self.store, self.locks)
+            self.rounds: Rounds = Rounds(**common, lock=self.locks.take)
+        else:  # sources are leased in Redis, not locked in files (crawler/cluster.py)
+            from crawler.cluster import Cluster, ClusterRounds
+
+            self.cluster = Cluster(config.cluster.redis)
+            self.rounds = ClusterRounds(self.cluster, worker_name(), config, **common)
         self.resources = build_resources(config, self.store, self.rounds.count)
         self.process = CrawlerProcess(build_settings(
             config, LOG_INSTALL_ROOT_HANDLER=False, NEWSWATCH_RESOURCES=self.resources,
@@ -274,6 +283,13 @@ def serve(config_path: Path) -> None:
     service.every(HEARTBEAT_SECONDS, beat)
     service.every(EXAMPLES_SECONDS, service.refresh_examples)
     threading.Thread(target=_read_commands, args=(service,), name="commands", daemon=True).start()
+    if service.cluster is not None:  # polls come from Redis, and a round ended goes back there
+        cluster = service.cluster
+        service.on_round = lambda result: (emit({"event": "round", **result.to_json()}),
+                                           cluster.push_event({"event": "round", **result.to_json()}))
+        service.every(1.0, service.rounds.reap)  # type: ignore[attr-defined]
+        threading.Thread(target=_take_polls, args=(service, cluster), name="polls",
+                         daemon=True).start()
     emit({"event": "ready", "pid": _pid()})
     service.run()
     emit({"event": "stopped"})
@@ -294,6 +310,29 @@ def _read_commands(service: CrawlService) -> None:
         elif command.get("stop"):
             reactor.callFromThread(service.stop)
     reactor.callFromThread(service.stop)
+
+
+def _take_polls(service: CrawlService, cluster: Cluster) -> None:
+    """A cluster worker takes due polls from Redis while it has room for more rounds."""
+    from twisted.internet import reactor
+
+    while not service.stopping:
+        if len(service.rounds) >= service.config.crawl.parallel_rounds:
+            time.sleep(0.5)
+            continue
+        name = cluster.pop_poll(wait=2)
+        if name is not None:
+            reactor.callFromThread(service.poll, name)
+        elif cluster.down_since is not None:
+            time.sleep(2)  # Redis unreachable: wait, then ask again
+
+
+def worker_name() -> str:
+    """This worker's name in leases: host and process, unique across the cluster's machines."""
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _pid() -> int:

@@ -87,5 +87,9 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "EXTENSIONS": {"scrapy.extensions.remote_control.RemoteControl": None,
                        "scrapy.extensions.logstats.LogStats": None},
     }
+    if config.cluster is not None:
+        # One request queue for every worker of the cluster (crawler/queue.py, scrapy-redis).
+        settings.update({"SCHEDULER": "crawler.queue.SharedQueue", "REDIS_URL": config.cluster.redis,
+                         "SCHEDULER_QUEUE_KEY": "newswatch:requests"})
     settings.update(overrides)
     return settings

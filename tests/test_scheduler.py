@@ -97,8 +97,9 @@ def test_daemon_crawls_kills_hung_rounds_sends_missed_digest_and_stops(
          {"name": "hung", "feed": fresh_portal.url_for("/fault/slow.xml"), "every": "1h"}],
         # 20s: a busy machine can take 10s over the Korean feed's round, which must end "ok".
         crawl={"timeout": 100, "round_timeout": "20s", "stop_grace_seconds": 5},
+        # send_empty: the missed digest goes out 10 s after the start, however far the crawl is.
         digest={"at": an_hour_ago, "timezone": "Asia/Seoul", "to": ["reader@example.org"],
-                "outbox": "outbox"},
+                "outbox": "outbox", "send_empty": True},
     )
     daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "run"],
                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)

@@ -147,6 +147,7 @@ class NewsSpider(scrapy.Spider):
             current.started_one()  # the item, until the pipeline is done with it
             yield ArticleItem(
                 source=current.name,
+                run_id=current.run_id,
                 url=response.url,
                 body=response.body,
                 content_type=_header(response, b"Content-Type"),
@@ -193,14 +194,14 @@ class NewsSpider(scrapy.Spider):
     # -- items and our own failures -------------------------------------------------------------
 
     def item_done(self, item: Any, **_: Any) -> None:
-        current = self.rounds.get(getattr(item, "source", None))
+        current = self.rounds.of_item(item)
         if current is not None:
             current.done_one()
 
     def item_failed(self, item: Any, response: Response | None, spider: scrapy.Spider,
                     failure: Failure) -> None:
         """A pipeline stage that broke on an article: counted on the source, said in one line."""
-        current = self.rounds.get(getattr(item, "source", None))
+        current = self.rounds.of_item(item)
         if current is None:
             return
         if response is not None:

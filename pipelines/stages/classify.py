@@ -40,5 +40,5 @@ class ClassifyPipeline:
                                     self.examples)
         for result in item.scores:
             if result.matched:
-                self.count(item.source, f"classify/matched/{result.topic}", 1)
+                self.count(item, f"classify/matched/{result.topic}", 1)
         return item

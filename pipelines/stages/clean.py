@@ -36,11 +36,11 @@ class CleanPipeline:
     async def process_item(self, item: ArticleItem) -> ArticleItem:
         reason, prepared = await self.pool.prepare(item)
         if reason is not None:
-            self.count(item.source, f"clean/dropped/{reason}", 1)
+            self.count(item, f"clean/dropped/{reason}", 1)
             raise DropItem(f"not an article ({reason}): {item.url}")
-        self.count(item.source, "clean/ok", 1)
+        self.count(item, "clean/ok", 1)
         if prepared.canonical_refused:
-            self.count(item.source, "clean/canonical_refused", 1)
+            self.count(item, "clean/canonical_refused", 1)
             logger.warning("[%s] ignored rel=canonical %s of %s: another host than the one that "
                            "served the page; stored under the fetched URL", item.source,
                            prepared.canonical_refused, item.url)

@@ -44,13 +44,13 @@ class DedupePipeline:
         if known:
             self.store.record_pages(aliases, url=item.url, source_id=source_id,
                                     outcome="duplicate_url")
-            self.count(item.source, "dedupe/duplicate_url", 1)
+            self.count(item, "dedupe/duplicate_url", 1)
             raise DropItem(f"duplicate URL: {item.canonical_url} is stored already")
         if existing is not None:
             self.store.record_pages(aliases, url=item.url, source_id=source_id,
                                     outcome="duplicate_text", article_id=existing,
                                     title=item.title)
-            self.count(item.source, "dedupe/duplicate_text", 1)
+            self.count(item, "dedupe/duplicate_text", 1)
             raise DropItem(f"duplicate text: {item.url} repeats article #{existing}")
         if not item.minhash:  # normally signed already, in the worker that cleaned the page
             from pipelines.dedupe.minhash import signature

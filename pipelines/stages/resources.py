@@ -3,7 +3,7 @@ starts, closed when it stops.
 
 A stage gets what it needs from here in `from_crawler` (through the `NEWSWATCH_RESOURCES`
 setting) and holds nothing global, so a test builds a stage with Scrapy's `get_crawler` and a
-`StageResources` of its own. Counts go to the round of the item's source (`count`), not to
+`StageResources` of its own. Counts go to the item's round (`count`), not to
 Scrapy's one stats collector: one engine crawls every source.
 """
 
@@ -24,10 +24,11 @@ if TYPE_CHECKING:
     from pipelines.workers.pool import PagePool
 
 logger = logging.getLogger(__name__)
-Count = Callable[[str, str, int], None]
+# Counts on the round of the item (crawler/rounds.py: Rounds.count): its source, its run.
+Count = Callable[[Any, str, int], None]
 
 
-def _nowhere(source: str, key: str, value: int) -> None:
+def _nowhere(item: Any, key: str, value: int) -> None:
     """Counts of an item whose round is unknown (a stage tested alone) go nowhere."""
 
 

@@ -54,15 +54,15 @@ class StorePipeline:
             near_duplicates=self.near_duplicates,
         )
         if stored is None:
-            self.count(item.source, "store/duplicate", 1)
+            self.count(item, "store/duplicate", 1)
             raise DropItem(f"stored concurrently: {item.url}")
         article_id, item.story_id, similarity, joined = stored
         item.article_id = article_id
         if joined is not None:
-            self.count(item.source, "dedupe/near_duplicate", 1)
+            self.count(item, "dedupe/near_duplicate", 1)
             logger.info("[%s] %s joins the story of article #%d (similarity %.2f)",
                         item.source, item.url, joined, similarity)
-        self.count(item.source, "store/stored", 1)
+        self.count(item, "store/stored", 1)
         matched = [s for s in item.scores if s.matched]  # counted by the classify stage
         logger.info("[%s] stored #%d %s%s", item.source, article_id, item.title or item.url,
                     f" (matches {', '.join(s.topic for s in matched)})" if matched else "")

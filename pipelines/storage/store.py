@@ -211,6 +211,20 @@ class Store:
             return list(session.scalars(select(Source.name).join(CrawlRun).where(
                 CrawlRun.status == "running").distinct()))
 
+    def note_source(self, name: str, error: str) -> None:
+        """Say on a source what keeps it from being polled (its health is left alone)."""
+        with self.session() as session:
+            source = session.scalar(select(Source).where(Source.name == name))
+            if source is not None:
+                source.last_error = error
+
+    def close_abandoned_run(self, run_id: int, reason: str) -> None:
+        """Close one running round as `abandoned` (a cluster's worker died in the middle of it)."""
+        with self.session() as session:
+            run = session.get(CrawlRun, run_id)
+            if run is not None and run.status == "running":
+                run.status, run.finished_at, run.error = "abandoned", utcnow(), reason
+
     def close_abandoned_runs(self, names: Sequence[str], reason: str) -> int:
         """Close the running rounds of these sources as `abandoned`: their process is gone.
 
