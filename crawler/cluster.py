@@ -230,8 +230,9 @@ class RedisLedger:
             lambda: self.redis.smembers(self._key("set", key)), set())}
 
 
-# A round's lease outlives its deadline by this much: time for its last requests and items.
-LEASE_GRACE = 60.0
+# A round's lease outlives its deadline by this much: time for its last requests (cut at the
+# deadline, crawler/limits.py) and the items still in the pipeline.
+LEASE_GRACE = 15.0
 
 
 class ClusterRounds(Rounds):
@@ -247,7 +248,7 @@ class ClusterRounds(Rounds):
 
     @property
     def keep_seconds(self) -> float:
-        return self.limits.seconds + LEASE_GRACE
+        return self.limits.seconds * 1.25 + LEASE_GRACE
 
     def _open(self, source: SourceConfig) -> Round | None:
         if not self.cluster.lease(f"source:{source.name}", self.owner, self.keep_seconds):
