@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,8 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests import databases
 from tests.conftest import newswatch, write_config
 from tests.portal.server import PAGES_DIR, Portal, Reply
+
+# Marked `postgres` (run on PostgreSQL too, tests/databases.py): the tests whose outcome is in the
+# store's rows (who owns a canonical URL; a round killed mid-write, its lock and run closed).
 
 KOREAN_LEAD = "글로벌 AI 프론티어랩(Global AI Frontier Lab)을 미국 뉴욕대(NYU)에 구축한다고 28일 밝혔다"
 
@@ -31,13 +36,9 @@ def portal_page(path: str) -> str:
     return (PAGES_DIR / path).read_text("utf-8")
 
 
-def rows(tmp_path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Rows of the crawl's database; none while it is not created yet."""
-    with sqlite3.connect(tmp_path / "newswatch.db") as connection:
-        try:
-            return connection.execute(sql, args).fetchall()
-        except sqlite3.OperationalError:
-            return []
+def rows(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the crawl's database (SQLite or PostgreSQL); none while it is not created yet."""
+    return databases.rows(tmp_path, sql, missing_ok=True)
 
 
 # -- rel=canonical --------------------------------------------------------------------------------
@@ -58,6 +59,7 @@ def test_an_off_site_canonical_is_refused_and_counted(tmp_path: Path, fresh_port
     assert "elsewhere.example" not in newswatch(config, "digest", "--preview").stdout
 
 
+@pytest.mark.postgres
 def test_a_page_cannot_take_another_sources_article_url(tmp_path: Path, fresh_portal: Portal) -> None:
     """A stranger's page claims the Korean portal's article URL as its canonical: the real article
     is still fetched and stored with its own text, and the stranger's under its own URL."""
@@ -116,6 +118,7 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
     return condition()
 
 
+@pytest.mark.postgres
 def test_kill_9_leaves_no_worker_behind_and_the_next_crawl_closes_the_round(
         tmp_path: Path, fresh_portal: Portal) -> None:
     fresh_portal.set_state(slow_delay=120)
