@@ -83,6 +83,28 @@ def test_a_page_cannot_take_another_sources_article_url(tmp_path: Path, fresh_po
     assert fresh_portal.count("/kr/article/1001") == 1
 
 
+# -- text a database refuses ---------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_nul_escaped_in_a_pages_json_is_not_stored(tmp_path: Path, fresh_portal: Portal) -> None:
+    """json.loads makes a NUL of a \u0000 in a page's JSON-LD, and PostgreSQL refuses NUL in text:
+    the article is stored without it, on either database."""
+    body = " ".join(f"The council met on day {n} to discuss the harbour tram budget." for n in range(40))
+    ld = ('{"@type": "NewsArticle", "headline": "Harbour tram\\u0000 delayed", '
+          f'"articleBody": "{body[:400]}\\u0000{body[400:]}"}}')
+    fresh_portal.serve("/hostile/nul/story", f'<html><head><script type="application/ld+json">{ld}'
+                                             '</script></head><body><div id="root"></div></body></html>')
+    feed = fresh_portal.serve("/hostile/nul/feed.xml", rss("{base}/hostile/nul/story"),
+                              "application/rss+xml")
+    config = write_config(tmp_path, [{"name": "nul", "feed": feed, "language": "en"}])
+    newswatch(config, "crawl")
+    stored = rows(tmp_path, "SELECT title, text FROM articles")
+    assert len(stored) == 1, "not stored: see pipelines/extraction/extract.py _storable"
+    ((title, text),) = stored
+    assert "on day 39 to discuss" in text and "\x00" not in title + text
+
+
 # -- processes ------------------------------------------------------------------------------------
 
 
