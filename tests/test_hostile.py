@@ -105,6 +105,29 @@ def test_a_nul_escaped_in_a_pages_json_is_not_stored(tmp_path: Path, fresh_porta
     assert "on day 39 to discuss" in text and "\x00" not in title + text
 
 
+@pytest.mark.postgres
+def test_a_canonical_url_longer_than_the_column_is_stored(tmp_path: Path, fresh_portal: Portal) -> None:
+    """A page may declare a canonical URL of any length (and percent-encoding makes a Korean slug
+    nine times longer): the article is stored under an identity that fits articles.canonical_url
+    (2,000 characters, which PostgreSQL enforces), and the next round does not fetch it again."""
+    long_url = fresh_portal.url_for("/hostile/long/" + "기사-제목-" * 60)
+    page = portal_page("en/article/harbour-tram-extension.html").replace(
+        "{base}/en/article/harbour-tram-extension", long_url)
+    fresh_portal.serve("/hostile/long/story", page)
+    feed = fresh_portal.serve("/hostile/long/feed.xml", rss("{base}/hostile/long/story"),
+                              "application/rss+xml")
+    config = write_config(tmp_path, [{"name": "long", "feed": feed, "language": "en"}])
+    newswatch(config, "crawl")
+    stored = rows(tmp_path, "SELECT canonical_url FROM articles")
+    assert len(stored) == 1, "not stored: see pipelines/dedupe/identity.py canonical_url"
+    ((identity,),) = stored
+    assert len(identity) == 2000
+    assert identity.startswith(fresh_portal.url_for("/hostile/long/%EA%B8%B0%EC%82%AC-"))
+    fresh_portal.reset()
+    newswatch(config, "crawl")
+    assert fresh_portal.count("/hostile/long/story") == 0, "fetched again"
+
+
 # -- processes ------------------------------------------------------------------------------------
 
 
