@@ -1,4 +1,5 @@
-"""Shared fixtures: the local portal, a config writer, and the `newswatch` command run for real."""
+"""Shared fixtures: the local portal, the test database, a config writer, and the `newswatch`
+command run for real."""
 
 from __future__ import annotations
 
@@ -12,9 +13,41 @@ from typing import Any
 
 import pytest
 
+from tests import databases
 from tests.portal.server import Portal, start_portal
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    problem = databases.check_switch()
+    if problem:
+        raise pytest.UsageError(problem)
+
+
+def pytest_report_header() -> str:
+    if databases.ON_POSTGRES:
+        return "database: postgresql (a private server per test process; NEWSWATCH_TEST_DATABASE)"
+    return "database: sqlite (NEWSWATCH_TEST_DATABASE=postgresql runs the `postgres` tests there)"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _databases_finished() -> Iterator[None]:
+    """The private PostgreSQL server starts on first use (tests/databases.py); stop it at the end."""
+    yield
+    databases.finish()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A new, empty database on the engine under test (NEWSWATCH_TEST_DATABASE)."""
+    return databases.new_database(tmp_path)
+
+
+@pytest.fixture
+def migrated_url(tmp_path: Path) -> str:
+    """A new database already at the newest schema, on the engine under test."""
+    return databases.migrated_database(tmp_path)
 
 
 @pytest.fixture(autouse=True)
@@ -52,10 +85,11 @@ def _toml_value(value: Any) -> str:
 
 
 def write_config(path: Path, sources: list[dict[str, Any]], **sections: dict[str, Any]) -> Path:
-    """A newswatch.toml for tests: quick timeouts, no politeness delay, SQLite and outbox in `path`."""
+    """A newswatch.toml for tests: quick timeouts, no politeness delay, the outbox in `path`, and
+    the SQLite file beside it (or its own PostgreSQL database: tests/databases.py)."""
     crawl = {"download_delay": 0, "timeout": 3, "retries": 1, "max_page_bytes": 5_000_000}
     crawl.update(sections.pop("crawl", {}))
-    lines = ["[database]", 'url = "sqlite:///newswatch.db"', "", "[crawl]"]
+    lines = ["[database]", f"url = {_toml_value(databases.config_database(path))}", "", "[crawl]"]
     lines += [f"{k} = {_toml_value(v)}" for k, v in crawl.items()]
     for name, table in sections.items():
         if isinstance(table, list):

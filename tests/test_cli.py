@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from crawler.config import load_config
 from scheduler import cli
+from tests import databases
 from tests.conftest import newswatch
 
 PAGES = Path(__file__).parent / "portal" / "pages"
@@ -28,10 +29,28 @@ def run(*args: str, expect: int = 0) -> str:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real demo cycle: bundled pages crawled, flagged, stored and mailed to the outbox."""
+    """A real demo cycle: bundled pages crawled, flagged, stored and mailed to the outbox.
+
+    `newswatch demo` keeps its database in an SQLite file; on PostgreSQL (tests/databases.py) the
+    same cycle is run through the commands, on the demo's pages and config, into the database.
+    """
     folder = tmp_path_factory.mktemp("demo")
-    result = newswatch(None, "demo", "--dir", str(folder))
-    assert "stories matched a topic" in result.stdout
+    if not databases.ON_POSTGRES:
+        result = newswatch(None, "demo", "--dir", str(folder))
+        assert "stories matched a topic" in result.stdout
+        return folder
+    from crawler.demo import demo_config, serve_demo_site
+
+    config = folder / "newswatch.toml"
+    with serve_demo_site() as base:
+        written = demo_config(base, folder)
+        sqlite = f'url = "sqlite:///{folder / "newswatch.db"}"'
+        assert sqlite in written, "crawler/demo.py changed how it names the database"
+        config.write_text(written.replace(sqlite, f'url = "{databases.config_database(folder)}"'),
+                          encoding="utf-8")
+        newswatch(config, "crawl")
+    newswatch(config, "digest", "--preview", "--html", str(folder / "digest.html"))
+    newswatch(config, "digest", "--send")
     return folder
 
 
@@ -103,6 +122,7 @@ def test_demo_writes_a_digest_to_the_outbox(demo: Path) -> None:
     assert (demo / "digest.html").read_text(encoding="utf-8").count("<a ") >= 3
 
 
+@pytest.mark.postgres
 def test_matches_json_has_the_documented_keys(demo: Path) -> None:
     config = str(demo / "newswatch.toml")
     rows = json.loads(run("--config", config, "matches", "--since", "3650d", "--format", "json"))
@@ -115,6 +135,7 @@ def test_matches_json_has_the_documented_keys(demo: Path) -> None:
     assert "harbour tram" not in titles.lower()
 
 
+@pytest.mark.postgres
 def test_matches_filters_and_formats(demo: Path) -> None:
     config = str(demo / "newswatch.toml")
     english = json.loads(run("--config", config, "matches", "--source", "northbridge (en, Atom)",
@@ -135,6 +156,7 @@ def test_matches_filters_and_formats(demo: Path) -> None:
     assert rows and {"id", "url", "score"} <= set(rows[0])
 
 
+@pytest.mark.postgres
 def test_show_explains_a_stored_match(demo: Path) -> None:
     config = str(demo / "newswatch.toml")
     rows = json.loads(run("--config", config, "matches", "--search", "NYU", "--format", "json"))
@@ -152,6 +174,7 @@ def test_explain_scores_a_page_without_storing(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.postgres
 def test_label_and_rescore(demo: Path) -> None:
     config = str(demo / "newswatch.toml")
     rows = json.loads(run("--config", config, "matches", "--format", "json"))
@@ -168,6 +191,7 @@ def test_label_and_rescore(demo: Path) -> None:
         run("--config", config, "matches", "--format", "json"))]
 
 
+@pytest.mark.postgres
 def test_digest_preview_marks_nothing(demo: Path, tmp_path: Path) -> None:
     config = str(demo / "newswatch.toml")
     html = tmp_path / "digest.html"
@@ -177,23 +201,23 @@ def test_digest_preview_marks_nothing(demo: Path, tmp_path: Path) -> None:
 
 
 def _copy(demo: Path, tmp_path: Path) -> str:
-    """The demo's folder copied, so a test may change its labels freely."""
+    """The demo's folder (and database) copied, so a test may change its labels freely."""
     import shutil
 
     target = tmp_path / "demo"
     shutil.copytree(demo, target)
     config = target / "newswatch.toml"
-    config.write_text(config.read_text("utf-8").replace(str(demo), str(target)), "utf-8")
+    url = databases.database_url(demo)
+    text = config.read_text("utf-8").replace(url, databases.copy_database(url, target))
+    config.write_text(text.replace(str(demo), str(target)), "utf-8")
     return str(config)
 
 
+@pytest.mark.postgres
 def test_labels_read_the_same_in_matches_show_and_explain(demo: Path, tmp_path: Path) -> None:
-    import sqlite3
-
     config = _copy(demo, tmp_path)
-    with sqlite3.connect(Path(config).parent / "newswatch.db") as db:
-        (unmatched,) = db.execute("SELECT MIN(id) FROM articles WHERE id NOT IN "
-                                  "(SELECT article_id FROM matches)").fetchone()
+    ((unmatched,),) = databases.rows(Path(config), "SELECT MIN(id) FROM articles WHERE id NOT IN "
+                                                   "(SELECT article_id FROM matches)")
     matched = json.loads(run("--config", config, "matches", "--format", "json"))[0]["id"]
     run("--config", config, "label", str(unmatched), "relevant")
     run("--config", config, "label", str(matched), "irrelevant")
@@ -237,6 +261,7 @@ match = ["연구 = research"]
 """
 
 
+@pytest.mark.postgres
 def test_rescore_reports_scores_that_changed(demo: Path, tmp_path: Path) -> None:
     config = _copy(demo, tmp_path)
     run("--config", config, "rescore")  # whatever other tests' labels changed in the demo
@@ -282,6 +307,7 @@ def test_a_file_that_is_not_a_database_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in output
 
 
+@pytest.mark.postgres
 def test_unknown_topic_or_source_exits_2_listing_the_known_names(demo: Path) -> None:
     config = str(demo / "newswatch.toml")
     output = run("--config", config, "matches", "--topic", "ai-policy", expect=2)
@@ -290,6 +316,7 @@ def test_unknown_topic_or_source_exits_2_listing_the_known_names(demo: Path) -> 
     assert "no source named 'nope' (sources: " in output and "hangyeol" in output
 
 
+@pytest.mark.postgres
 def test_config_may_follow_the_command(demo: Path) -> None:
     config = str(demo / "newswatch.toml")
     assert json.loads(run("matches", "--format", "json", "--config", config)) == json.loads(

@@ -1,17 +1,21 @@
-"""End to end: `newswatch crawl` against the local portal, asserting on what was stored."""
+"""End to end: `newswatch crawl` against the local portal, asserting on what was stored.
+
+Every test here runs on PostgreSQL too (marked `postgres`; tests/databases.py).
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
 import pickle
-import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crawler.config import load_config
 from crawler.locks import SourceLocks
+from tests import databases
 from tests.conftest import newswatch, write_config
 from tests.portal.server import Portal
 
@@ -36,6 +40,7 @@ EUCKR_SENTENCES = {
     3004: "서울의 낮 최고기온이 31도까지 오르며",
     3005: "시가 따로 개발하지는 않았다",
 }
+pytestmark = pytest.mark.postgres
 
 
 def sources(portal: Portal) -> list[dict]:
@@ -60,20 +65,18 @@ class Crawl:
     def __init__(self, tmp: Path, portal: Portal) -> None:
         self.portal = portal
         self.config = write_config(tmp, sources(portal))
-        self.db = tmp / "newswatch.db"
         self.first_out = newswatch(self.config, "crawl", "--format", "json").stdout
         self.first = portal.requests()
         portal.reset()
         self.second_out = newswatch(self.config, "crawl", "--format", "json").stdout
         self.second = portal.requests()
 
-    def rows(self, sql: str, *args: object) -> list[tuple]:
-        with sqlite3.connect(self.db) as db:
-            return db.execute(sql, args).fetchall()
+    def rows(self, sql: str, **params: Any) -> list[tuple]:
+        return databases.rows(self.config, sql, **params)
 
     def article(self, path: str) -> tuple:
         found = self.rows("SELECT title, text, published, language, canonical_url FROM articles "
-                          "WHERE url = ?", self.portal.url_for(path))
+                          "WHERE url = :url", url=self.portal.url_for(path))
         assert found, f"{path} was not stored; run `newswatch crawl -v` on the portal to see why"
         return found[0]
 
@@ -112,8 +115,8 @@ def test_zone_less_feed_date_is_seoul_time(crawl: Crawl) -> None:
 
 
 def test_tracking_and_clean_urls_are_one_article(crawl: Crawl) -> None:
-    stored = crawl.rows("SELECT canonical_url FROM articles WHERE url LIKE ?",
-                        crawl.portal.url_for("/en/%"))
+    stored = crawl.rows("SELECT canonical_url FROM articles WHERE url LIKE :pattern",
+                        pattern=crawl.portal.url_for("/en/%"))
     canonical = sorted(url for (url,) in stored)
     assert len(canonical) == 4
     assert all("utm_" not in url for url in canonical)
@@ -172,10 +175,9 @@ def test_second_crawl_downloads_no_article_page(crawl: Crawl) -> None:
 
 
 def test_second_crawl_reads_only_the_indexes_with_links_left_to_deal_with(crawl: Crawl) -> None:
-    settled = dict(crawl.rows(
-        "SELECT s.name, json_extract(r.stats, '$.\"newswatch/index_settled\"') FROM crawl_runs r "
-        "JOIN sources s ON s.id = r.source_id WHERE r.id IN "
-        "(SELECT MAX(id) FROM crawl_runs GROUP BY source_id)"))
+    settled = {name: json.loads(stats).get("newswatch/index_settled") for name, stats in crawl.rows(
+        "SELECT s.name, r.stats FROM crawl_runs r JOIN sources s ON s.id = r.source_id "
+        "WHERE r.id IN (SELECT MAX(id) FROM crawl_runs GROUP BY source_id)")}
     # Every link of these was stored or dropped in the first round: their 304s are not parsed.
     # (euckr: its three listing pages; wire: the news sitemap, not the index that names it.)
     assert (settled["kr"], settled["en"], settled["euckr"], settled["wire"]) == (1, 1, 3, 1)
@@ -236,8 +238,7 @@ def test_oversized_page_is_refused_and_misencoded_page_is_read(
     assert "page over crawl.max_page_bytes" in result["error"]
     huge = [r for r in fresh_portal.requests() if r.path == "/fault/huge/article"]
     assert huge and huge[0].bytes_sent < 12_000_000
-    with sqlite3.connect(tmp_path / "newswatch.db") as db:
-        (text,) = db.execute("SELECT text FROM articles").fetchone()
+    ((text,),) = databases.rows(config, "SELECT text FROM articles")
     assert "똠얌꿍" in text and "\ufffd" not in text
 
 
@@ -306,5 +307,6 @@ def test_matches_are_counted_once_per_article(crawl: Crawl) -> None:
                                   "crawl_runs GROUP BY source_id)"):
         counted = json.loads(stats).get("classify/matched/ai-research-policy", 0)
         (stored,) = crawl.rows("SELECT COUNT(*) FROM matches m JOIN articles a ON a.id = m.article_id "
-                               "JOIN sources s ON s.id = a.source_id WHERE s.name = ?", name)[0]
+                               "JOIN sources s ON s.id = a.source_id WHERE s.name = :name",
+                               name=name)[0]
         assert counted == stored, f"{name}: {counted} counted, {stored} stored"

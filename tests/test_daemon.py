@@ -1,30 +1,31 @@
 """The daemon and its crawl service, for real: one service process for every source, restarted when
-it stops heart-beating with nothing lost; intervals that follow each source's rhythm."""
+it stops heart-beating with nothing lost; intervals that follow each source's rhythm.
+
+The ones that read or write the store run on PostgreSQL too (marked `postgres`; tests/databases.py).
+"""
 
 from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests import databases
 from tests.conftest import newswatch, write_config
 from tests.portal.server import Portal
 
 
-def _rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as connection:
-        try:
-            return connection.execute(sql, args).fetchall()
-        except sqlite3.OperationalError:
-            return []
+def _rows(folder: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the database of the config in `folder`; none while the daemon has not made it."""
+    return databases.rows(folder, sql, missing_ok=True)
 
 
 def _wait_for(condition: Callable[[], Any], seconds: float) -> Any:
@@ -62,6 +63,7 @@ def _services(daemon: subprocess.Popen[str]) -> list[int]:
     return [pid for pid, command in _family(daemon.pid).items() if "crawler.service" in command]
 
 
+@pytest.mark.postgres
 def test_one_service_polls_every_source_and_is_restarted_when_it_stops_heart_beating(
         tmp_path: Path, fresh_portal: Portal) -> None:
     fresh_portal.set_state(slow_delay=120)
@@ -70,7 +72,7 @@ def test_one_service_polls_every_source_and_is_restarted_when_it_stops_heart_bea
     sources.append({"name": "hung", "feed": fresh_portal.url_for("/fault/slow.xml"), "every": "1h"})
     config = write_config(tmp_path, sources, crawl={
         "timeout": 100, "round_timeout": "90s", "stop_grace_seconds": 3, "heartbeat_timeout": "10s"})
-    db = tmp_path / "newswatch.db"
+    db = tmp_path
     daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "run"],
                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
@@ -122,15 +124,26 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _shift_history(db: Path, minutes: int) -> None:
-    """As if the polls so far had happened `minutes` earlier: the test compresses time."""
-    with sqlite3.connect(db) as connection:
-        for table, column in (("crawl_runs", "started_at"), ("crawl_runs", "finished_at"),
-                              ("sources", "last_new_at"), ("sources", "last_run_at")):
-            connection.execute(f"UPDATE {table} SET {column} = datetime({column}, ?) "
-                               f"WHERE {column} IS NOT NULL", (f"-{minutes} minutes",))
+def _shift_history(folder: Path, minutes: int) -> None:
+    """As if the polls so far had happened `minutes` earlier: the test compresses time. (Row by
+    row through the models: date arithmetic in SQL is another function on every database.)"""
+    from sqlalchemy import select
+
+    from pipelines.storage.models import CrawlRun, Source
+    from pipelines.storage.store import Store
+
+    store = Store(databases.database_url(folder))
+    with store.session() as session:
+        for model, columns in ((CrawlRun, ("started_at", "finished_at")),
+                               (Source, ("last_new_at", "last_run_at"))):
+            for row in session.scalars(select(model)):
+                for column in columns:
+                    if getattr(row, column) is not None:
+                        setattr(row, column, getattr(row, column) - timedelta(minutes=minutes))
+    store.close()
 
 
+@pytest.mark.postgres
 def test_auto_intervals_move_both_ways_with_each_feeds_rhythm(tmp_path: Path,
                                                              fresh_portal: Portal) -> None:
     """A feed with new items every poll is polled more often; one that never changes, less."""
@@ -158,7 +171,7 @@ def test_auto_intervals_move_both_ways_with_each_feeds_rhythm(tmp_path: Path,
     ])
     for _ in range(4):  # four polls, half an hour apart (time compressed by shifting the history)
         newswatch(config, "crawl")
-        _shift_history(tmp_path / "newswatch.db", 30)
+        _shift_history(tmp_path, 30)
     rows = {r["name"]: r for r in json.loads(newswatch(config, "sources", "--format", "json").stdout)}
     first_interval = 30 * 60  # crawler/timing.py FIRST_INTERVAL, before the rhythm is known
     assert rows["busy"]["interval"] < first_interval, rows["busy"]["why"]
@@ -167,6 +180,7 @@ def test_auto_intervals_move_both_ways_with_each_feeds_rhythm(tmp_path: Path,
     assert "nothing new for" in rows["quiet"]["why"]
 
 
+@pytest.mark.postgres
 def test_a_service_past_max_memory_is_restarted(tmp_path: Path, fresh_portal: Portal) -> None:
     config = write_config(tmp_path, [{"name": "kr", "feed": fresh_portal.url_for("/kr/rss.xml"),
                                       "every": "1h", "language": "ko"}],

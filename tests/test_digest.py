@@ -1,4 +1,5 @@
-"""pipelines/digest/daily.py and digest_render.py: a real SQLite store, real SMTP servers, no mocks."""
+"""pipelines/digest/daily.py and digest_render.py: a real store (SQLite, or PostgreSQL: marked
+`postgres`), real SMTP servers, no mocks."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ plain_server = smtp.plain_server
 smtps_server = smtp.smtps_server
 starttls_server = smtp.starttls_server
 
-pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+pytestmark = [pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS"),
+              pytest.mark.postgres]
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = datetime(2025, 3, 4, 7, 30, tzinfo=SEOUL)
 TOPIC = "ai-research-policy"
@@ -68,8 +70,8 @@ class Score:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(f"sqlite:///{tmp_path}/t.db")
+def store(migrated_url: str) -> Iterator[Store]:
+    store = Store.open(migrated_url)
     store.sync_sources([SourceConfig(name=name, feed=f"https://{name}.example/rss")
                         for name in ("etnews", "yonhap", "hankyung")])
     yield store
@@ -423,7 +425,7 @@ def test_cli_send_that_fails_exits_1_and_says_why(store: Store, plain_server: An
     add(store, "AI R&D budget doubles")
     mailbox.refuse_rcpt = "550 5.1.1 no such user"
     config = tmp_path / "newswatch.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/t.db"\n[digest]\n'
+    config.write_text(f'[database]\nurl = "{store.url}"\n[digest]\n'
                       f'smtp = "smtp://127.0.0.1:{plain_server.port}"\nto = ["analyst@example.org"]\n',
                       encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "digest", "--send"], obj={})

@@ -299,6 +299,22 @@ def test_str_with_lone_surrogate_does_not_raise() -> None:
     assert isinstance(result, Extracted)
 
 
+def test_json_escapes_that_no_database_stores_are_dropped() -> None:
+    """A NUL or half a surrogate pair, escaped in a page's JSON-LD, comes out of json.loads as a
+    character: PostgreSQL refuses NUL in text, and no database driver encodes a lone surrogate."""
+    body = " ".join(f"The council met on day {n} to discuss the harbour tram budget." for n in range(40))
+    ld = ('{"@type": "NewsArticle", "headline": "Harbour tram\\u0000 delayed", "author": {"@type": '
+          f'"Person", "name": "Mina\\u0000 Park"}}, '
+          f'"articleBody": "{body[:400]}\\u0000 \\udc80{body[400:]}"}}')
+    page = (f'<html><head><script type="application/ld+json">{ld}</script></head>'
+            '<body><div id="root">Loading</div></body></html>')
+    result = extract_article(page.encode(), "https://x.example/tram")
+    assert "the harbour tram budget" in result.text and result.author == "Mina Park"
+    for value in (result.title, result.text, result.author):
+        assert "\x00" not in value
+        value.encode("utf-8")
+
+
 def test_huge_page() -> None:
     """A 3 MB page with a long article and a long menu still comes out whole."""
     menu = "".join(f'<li><a href="/s/{n}">Section {n}</a></li>' for n in range(3000))

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from crawler.config import parse_config
 from pipelines.storage.health import attention, source_rows
 from pipelines.storage.models import CrawlRun, Source
 from pipelines.storage.store import Store
 
 NOW = datetime.now(UTC)
+pytestmark = pytest.mark.postgres
 
 
-def _setup(tmp_path: Path) -> tuple[Store, object]:
+def _setup(tmp_path: Path, database_url: str) -> tuple[Store, object]:
     config = parse_config({"sources": [
         {"name": "busy", "feed": "http://busy.example/rss", "every": "30m"},
         {"name": "quiet", "feed": "http://quiet.example/rss", "every": "30m"},
@@ -22,7 +25,7 @@ def _setup(tmp_path: Path) -> tuple[Store, object]:
         {"name": "new", "feed": "http://new.example/rss"},
         {"name": "once", "feed": "http://once.example/rss"},
     ]}, base_dir=tmp_path)
-    store = Store.open(f"sqlite:///{tmp_path}/h.db")
+    store = Store.open(database_url)
     store.sync_sources(config.sources)
     return store, config
 
@@ -43,8 +46,9 @@ def _run(store: Store, source: str, status: str, stats: dict, at: datetime) -> N
         source_row.last_run_at = at
 
 
-def test_health_tells_failing_silent_and_textless_sources_apart(tmp_path: Path) -> None:
-    store, config = _setup(tmp_path)
+def test_health_tells_failing_silent_and_textless_sources_apart(tmp_path: Path,
+                                                               database_url: str) -> None:
+    store, config = _setup(tmp_path, database_url)
     for n in range(10):  # busy: a new article every 30 minutes, the last one just now
         _article(store, "busy", n, NOW - timedelta(minutes=30 * n))
     for n in range(10):  # quiet: used to publish hourly, nothing for three days
@@ -67,3 +71,4 @@ def test_health_tells_failing_silent_and_textless_sources_apart(tmp_path: Path) 
     lines = attention(store, config)
     assert len(lines) == 3
     assert any(line.startswith("broken: failing 4 rounds") and "HTTP 500" in line for line in lines)
+    store.close()

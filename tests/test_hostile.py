@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,8 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests import databases
 from tests.conftest import newswatch, write_config
 from tests.portal.server import PAGES_DIR, Portal, Reply
+
+# Marked `postgres` (run on PostgreSQL too, tests/databases.py): the tests whose outcome is in the
+# store's rows (who owns a canonical URL; a round killed mid-write, its lock and run closed).
 
 KOREAN_LEAD = "글로벌 AI 프론티어랩(Global AI Frontier Lab)을 미국 뉴욕대(NYU)에 구축한다고 28일 밝혔다"
 
@@ -31,13 +36,9 @@ def portal_page(path: str) -> str:
     return (PAGES_DIR / path).read_text("utf-8")
 
 
-def rows(tmp_path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Rows of the crawl's database; none while it is not created yet."""
-    with sqlite3.connect(tmp_path / "newswatch.db") as connection:
-        try:
-            return connection.execute(sql, args).fetchall()
-        except sqlite3.OperationalError:
-            return []
+def rows(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the crawl's database (SQLite or PostgreSQL); none while it is not created yet."""
+    return databases.rows(tmp_path, sql, missing_ok=True)
 
 
 # -- rel=canonical --------------------------------------------------------------------------------
@@ -58,6 +59,7 @@ def test_an_off_site_canonical_is_refused_and_counted(tmp_path: Path, fresh_port
     assert "elsewhere.example" not in newswatch(config, "digest", "--preview").stdout
 
 
+@pytest.mark.postgres
 def test_a_page_cannot_take_another_sources_article_url(tmp_path: Path, fresh_portal: Portal) -> None:
     """A stranger's page claims the Korean portal's article URL as its canonical: the real article
     is still fetched and stored with its own text, and the stranger's under its own URL."""
@@ -79,6 +81,51 @@ def test_a_page_cannot_take_another_sources_article_url(tmp_path: Path, fresh_po
     stranger_url = fresh_portal.other_url + "/hostile/claim/story"
     assert "tram network to the harbour" in stored[stranger_url]
     assert fresh_portal.count("/kr/article/1001") == 1
+
+
+# -- text a database refuses ---------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_nul_escaped_in_a_pages_json_is_not_stored(tmp_path: Path, fresh_portal: Portal) -> None:
+    """json.loads makes a NUL of a \u0000 in a page's JSON-LD, and PostgreSQL refuses NUL in text:
+    the article is stored without it, on either database."""
+    body = " ".join(f"The council met on day {n} to discuss the harbour tram budget." for n in range(40))
+    ld = ('{"@type": "NewsArticle", "headline": "Harbour tram\\u0000 delayed", '
+          f'"articleBody": "{body[:400]}\\u0000{body[400:]}"}}')
+    fresh_portal.serve("/hostile/nul/story", f'<html><head><script type="application/ld+json">{ld}'
+                                             '</script></head><body><div id="root"></div></body></html>')
+    feed = fresh_portal.serve("/hostile/nul/feed.xml", rss("{base}/hostile/nul/story"),
+                              "application/rss+xml")
+    config = write_config(tmp_path, [{"name": "nul", "feed": feed, "language": "en"}])
+    newswatch(config, "crawl")
+    stored = rows(tmp_path, "SELECT title, text FROM articles")
+    assert len(stored) == 1, "not stored: see pipelines/extraction/extract.py _storable"
+    ((title, text),) = stored
+    assert "on day 39 to discuss" in text and "\x00" not in title + text
+
+
+@pytest.mark.postgres
+def test_a_canonical_url_longer_than_the_column_is_stored(tmp_path: Path, fresh_portal: Portal) -> None:
+    """A page may declare a canonical URL of any length (and percent-encoding makes a Korean slug
+    nine times longer): the article is stored under an identity that fits articles.canonical_url
+    (2,000 characters, which PostgreSQL enforces), and the next round does not fetch it again."""
+    long_url = fresh_portal.url_for("/hostile/long/" + "기사-제목-" * 60)
+    page = portal_page("en/article/harbour-tram-extension.html").replace(
+        "{base}/en/article/harbour-tram-extension", long_url)
+    fresh_portal.serve("/hostile/long/story", page)
+    feed = fresh_portal.serve("/hostile/long/feed.xml", rss("{base}/hostile/long/story"),
+                              "application/rss+xml")
+    config = write_config(tmp_path, [{"name": "long", "feed": feed, "language": "en"}])
+    newswatch(config, "crawl")
+    stored = rows(tmp_path, "SELECT canonical_url FROM articles")
+    assert len(stored) == 1, "not stored: see pipelines/dedupe/identity.py canonical_url"
+    ((identity,),) = stored
+    assert len(identity) == 2000
+    assert identity.startswith(fresh_portal.url_for("/hostile/long/%EA%B8%B0%EC%82%AC-"))
+    fresh_portal.reset()
+    newswatch(config, "crawl")
+    assert fresh_portal.count("/hostile/long/story") == 0, "fetched again"
 
 
 # -- processes ------------------------------------------------------------------------------------
@@ -116,6 +163,7 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
     return condition()
 
 
+@pytest.mark.postgres
 def test_kill_9_leaves_no_worker_behind_and_the_next_crawl_closes_the_round(
         tmp_path: Path, fresh_portal: Portal) -> None:
     fresh_portal.set_state(slow_delay=120)

@@ -1,16 +1,13 @@
 """Near-duplicate stories: copies across portals join one story, different stories never do.
 
-Every look-up runs against a real SQLite file (the band keys live in the store). Set
-NEWSWATCH_TEST_POSTGRES_URL to an empty PostgreSQL database to run the store tests there too;
-its tables are dropped and rebuilt by each test.
+Every look-up runs against a real store (the band keys live in it): a SQLite file, or a
+PostgreSQL database with NEWSWATCH_TEST_DATABASE=postgresql (tests/databases.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
-import shutil
 import threading
 import tomllib
 from collections.abc import Iterator
@@ -21,7 +18,7 @@ import numpy as np
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select
 
 from pipelines.dedupe.minhash import signature
 from pipelines.dedupe.near_duplicates import (
@@ -32,7 +29,7 @@ from pipelines.dedupe.near_duplicates import (
     band_keys,
 )
 from pipelines.dedupe.shingles import NUM_PERM, content_text, from_bytes, is_empty, similarity, to_bytes
-from pipelines.storage.models import Article, ArticleBand, Base, Source, Story
+from pipelines.storage.models import Article, ArticleBand, Source, Story
 from pipelines.storage.store import MIGRATIONS, Store, StoredArticle
 
 DATA = Path(__file__).parent / "data" / "near_duplicates"
@@ -47,7 +44,7 @@ STORIES = {
            "This story has been updated with comment from officials."),
 }
 OTHER = {"ko": "ko-heatwave", "en": "en-wildfire"}
-POSTGRES = os.environ.get("NEWSWATCH_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.postgres
 
 
 def paragraphs(name: str) -> list[str]:
@@ -83,35 +80,9 @@ def near_copy(values: np.ndarray, rng: np.random.Generator, share: float) -> np.
 
 # -- the store ------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file, copied for each test: Alembic runs once, not per test."""
-    path = tmp_path_factory.mktemp("migrated") / "newswatch.db"
-    store = Store(f"sqlite:///{path}")
-    store.migrate()
-    store.engine.dispose()  # checkpoints the WAL into the file
-    return path
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
-    not POSTGRES, reason="set NEWSWATCH_TEST_POSTGRES_URL to run on PostgreSQL"))])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, migrated: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        shutil.copy(migrated, tmp_path / "newswatch.db")
-        yield f"sqlite:///{tmp_path / 'newswatch.db'}"
-        return
-    reset = Store(POSTGRES)  # type: ignore[arg-type]
-    with reset.engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    reset.migrate()
-    reset.engine.dispose()
-    yield POSTGRES  # type: ignore[misc]
-
-
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    store = Store(db_url)
+def store(migrated_url: str) -> Iterator[Store]:
+    store = Store(migrated_url)
     with store.session() as session:
         session.add(Source(name="portal", kind="feed", url="https://portal.example/rss"))
     yield store
@@ -338,17 +309,17 @@ class _Rendezvous(NearDuplicates):
         return found
 
 
-def test_two_writers_storing_copies_at_once_make_one_story(db_url: str) -> None:
+def test_two_writers_storing_copies_at_once_make_one_story(migrated_url: str) -> None:
     name, _, first, second, _ = STORIES["ko"]
     copies = {"first": render(paragraphs(name), first), "second": render(paragraphs(name), second)}
-    with Store(db_url).session() as session:
+    with Store(migrated_url).session() as session:
         session.add(Source(name="portal", kind="feed", url="https://portal.example/rss"))
     barrier = threading.Barrier(2)
     stored: dict[str, StoredArticle] = {}
     errors: list[BaseException] = []
 
     def write(slug: str) -> None:
-        store = Store(db_url)  # its own engine and connection: a process of its own, as far as
+        store = Store(migrated_url)  # its own engine and connection: a process of its own, as far as
         try:                   # the database can tell
             stored[slug] = _store(store, slug, copies[slug], near=_Rendezvous(barrier))
         except BaseException as exc:  # reported by the assertion below
@@ -377,8 +348,8 @@ def _alembic(connection) -> AlembicConfig:  # type: ignore[no-untyped-def]
     return config
 
 
-def test_migration_gives_bands_to_stored_articles_and_signs_old_ones(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'old.db'}")
+def test_migration_gives_bands_to_stored_articles_and_signs_old_ones(database_url: str) -> None:
+    store = Store(database_url)
     with store.engine.begin() as connection:
         command.upgrade(_alembic(connection), "0002")
     chip = render(paragraphs("ko-ai-chip"), "newsis-like")
@@ -428,7 +399,8 @@ def test_migration_gives_bands_to_stored_articles_and_signs_old_ones(tmp_path: P
     store.engine.dispose()
 
 
-def test_prune_forgets_old_runs_and_the_band_keys_of_articles_out_of_the_window(tmp_path: Path) -> None:
+def test_prune_forgets_old_runs_and_the_band_keys_of_articles_out_of_the_window(
+        database_url: str) -> None:
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import func, select, update
@@ -437,7 +409,7 @@ def test_prune_forgets_old_runs_and_the_band_keys_of_articles_out_of_the_window(
     from pipelines.storage.models import Article, ArticleBand, CrawlRun
     from pipelines.storage.store import Store
 
-    store = Store.open(f"sqlite:///{tmp_path}/p.db")
+    store = Store.open(database_url)
     source_id = store.sync_sources([SourceConfig(name="wire", feed="http://wire.example/rss")])["wire"]
     texts = [" ".join(f"Story {n} sentence {k} about the harbour, the council and its budget."
                       for k in range(30)) for n in range(2)]

@@ -16,6 +16,7 @@ from crawler.rounds import Limits, Round, Rounds
 from crawler.spiders.candidates import site_domain
 from crawler.spiders.news import NewsSpider
 from pipelines.storage.store import Store
+from tests import databases
 
 RSS_091 = b"""<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title>
 <link>http://news.example.kr/</link><language>ko</language>
@@ -41,7 +42,7 @@ NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
 def _spider(tmp_path: Path, **source: object) -> tuple[NewsSpider, Round]:
     """The service's spider with one round of `source` begun (no reactor: a test clock)."""
     config = SourceConfig.model_validate(source)
-    store = Store.open(f"sqlite:///{tmp_path}/s.db")
+    store = Store.open(databases.new_database(tmp_path))
     store.sync_sources([config])
     begun: list[Round] = []
     rounds = Rounds(store, Limits.of(CrawlConfig()), parallel=4, begin=begun.append,

@@ -17,10 +17,14 @@ TRACKING_PARAMS = frozenset({
     "ncid", "ocid", "sr_share", "spm", "fromrss",
 })
 _NON_WORD = re.compile(r"[\W_]+")
+# The length of articles.canonical_url and pages.canonical_url: PostgreSQL enforces it (SQLite
+# does not), and a unique B-tree entry must stay under about 2,700 bytes anyway.
+MAX_IDENTITY = 2000
 
 
 def canonical_url(url: str) -> str:
-    """The URL that identifies an article: tracking parameters and fragments gone, query sorted.
+    """The URL that identifies an article: tracking parameters and fragments gone, query sorted,
+    at most MAX_IDENTITY characters.
 
     Parameters that carry the article id (`?idxno=123`, `?no=…`) stay; only names known to
     track the reader go, so two sites' URL schemes never collapse into one.
@@ -41,7 +45,14 @@ def canonical_url(url: str) -> str:
     ):
         host = f"{host}:{parts.port}"
     path = parts.path or "/"
-    return f"{parts.scheme}://{host}{path}" + (f"?{parts.query}" if parts.query else "")
+    identity = f"{parts.scheme}://{host}{path}" + (f"?{parts.query}" if parts.query else "")
+    if len(identity) > MAX_IDENTITY:
+        # A page may declare any canonical URL, and percent-encoding makes a Korean slug nine
+        # times longer. Past the column, the identity is a prefix and a digest of the whole:
+        # still one per URL, and, with the fragment mark no canonical URL has, no other URL's.
+        digest = hashlib.sha256(identity.encode()).hexdigest()
+        identity = f"{identity[: MAX_IDENTITY - len(digest) - 1]}#{digest}"
+    return identity
 
 
 def normalise_text(text: str) -> str:

@@ -119,10 +119,26 @@ def extract_article(
     language) wins over what the page says, and decides that zone-less dates are Seoul time.
     """
     try:
-        return _extract(body, url, content_type, language_hint)
+        found = _extract(body, url, content_type, language_hint)
     except Exception:  # one malformed page must never stop a crawl round
         LOGGER.exception("extraction failed, treating as not an article: %s", url)
         return Extracted()
+    found.title, found.text, found.author = map(_storable, (found.title, found.text, found.author))
+    return found
+
+
+def _storable(value: str | None) -> str | None:
+    """The text without what no database stores: NUL (PostgreSQL refuses it in text, where SQLite
+    kept it) and lone surrogates (a half pair, escaped in a page's JSON, which no driver encodes).
+    Both come through JSON-LD and flight data, which json.loads decodes escapes and all."""
+    if not value:
+        return value
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "ignore").decode("utf-8")
+    return value
 
 
 def _extract(body: bytes | str, url: str, content_type: str | None, language_hint: str | None) -> Extracted:
