@@ -18,7 +18,8 @@ Hangul as letters), started and stopped by this script, as the postgres user whe
 
     python benchmarks/reading.py                              # both engines, 1M rows
     python benchmarks/reading.py --engine sqlite --rows 100000 --skip-before
-    python benchmarks/reading.py --engine sqlite --dir /tmp/rd --keep   # keep the database
+    python benchmarks/reading.py --dir /tmp/rd --keep          # keep the databases, then
+    python benchmarks/reading.py --dir /tmp/rd --reuse         # measure them again
 """
 
 from __future__ import annotations
@@ -120,9 +121,11 @@ def postgres(folder: Path) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    subprocess.run([*as_postgres, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                    "postgres", "-E", "UTF8", "--locale=C.UTF-8"], check=True,
-                   stdout=subprocess.DEVNULL)
+    fresh = not data.exists()
+    if fresh:
+        subprocess.run([*as_postgres, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust",
+                        "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"], check=True,
+                       stdout=subprocess.DEVNULL)
     # fsync off only speeds up the load; nothing measured writes.
     options = (f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c shared_buffers=512MB "
                "-c maintenance_work_mem=1GB -c fsync=off -c synchronous_commit=off "
@@ -131,8 +134,9 @@ def postgres(folder: Path) -> Iterator[str]:
                     str(folder / "server.log"), "-o", options, "-w", "start"], check=True,
                    stdout=subprocess.DEVNULL)
     try:
-        subprocess.run([*as_postgres, str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                        "-U", "postgres", "newswatch"], check=True)
+        if fresh:
+            subprocess.run([*as_postgres, str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p",
+                            str(port), "-U", "postgres", "newswatch"], check=True)
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/newswatch"
     finally:
         subprocess.run([*as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
@@ -160,6 +164,11 @@ def run_engine(engine: str, args: argparse.Namespace, folder: Path) -> dict[str,
             url = f"sqlite:///{folder / 'newswatch.db'}"
         else:
             url = stack.enter_context(postgres(folder / "pg"))
+        config = write_config(folder, url)
+        if args.reuse:
+            print(f"[{engine}] measuring the database kept in {folder}", flush=True)
+            report["commands"] = _commands(config, args, folder, env)
+            return report
         print(f"[{engine}] generating {args.rows:,} articles at schema 0003 …", flush=True)
         generated = measure([sys.executable, str(ROOT / "benchmarks" / "reading_data.py"), url,
                              str(args.rows), str(args.seed)], folder, env)
@@ -178,7 +187,6 @@ def run_engine(engine: str, args: argparse.Namespace, folder: Path) -> dict[str,
                             "e.connect().exec_driver_sql('VACUUM ANALYZE')", url], check=True, env=env)
             report["vacuum_analyze"] = time.perf_counter() - started
         report["size_after"] = _sizes(url, env)
-        config = write_config(folder, url)
         report["commands"] = _commands(config, args, folder, env)
         if not args.skip_before:
             report["before"] = _before(url, args, folder, env)
@@ -265,8 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", type=Path, help="work here (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the folder and the databases")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the databases a --keep run left in --dir, generating nothing")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args(argv)
+    if args.reuse and not args.dir:
+        parser.error("--reuse needs the --dir of a run made with --keep")
+    args.keep = args.keep or args.reuse
     folder = args.dir or Path(tempfile.mkdtemp(prefix="nw-reading-"))
     folder.mkdir(parents=True, exist_ok=True)
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(),
