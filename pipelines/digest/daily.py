@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from pipelines.digest.mailer import PASSWORD_ENV, DeliveryError, build_message, deliver
 from pipelines.digest.render import DigestContent, render_digest
 from pipelines.storage.models import Digest, DigestItem
-from pipelines.storage.queries import StoryMatch, story_matches
+from pipelines.storage.queries import Filters, StoryMatch, count_stories, story_matches, story_page
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -77,9 +77,9 @@ def preview_digest(
         waiting = _unsent_ids(session)
         if waiting:
             return _content(session, session.get_one(Digest, waiting[0]), config, attention)
-        chosen, rest = _choose(session, config)
+        chosen, waiting = _choose(session, config)
         return render_digest(chosen, day=_day(now, config), attention=list(attention),
-                             tz=ZoneInfo(config.timezone), empty_ok=True, waiting=len(rest),
+                             tz=ZoneInfo(config.timezone), empty_ok=True, waiting=waiting,
                              subject_prefix=config.subject_prefix)
 
 
@@ -141,13 +141,13 @@ def _record(store: Store, config: DigestConfig, now: datetime, attention: Sequen
     day = _day(now, config)
     try:
         with store.session() as session:
-            chosen, rest = _choose(session, config)
+            chosen, waiting = _choose(session, config)
             if not chosen and not (allow_empty and config.send_empty
                                    and not _sent_on(session, day)):
                 return None
             content = render_digest(chosen, day=day, attention=list(attention),
                                     tz=ZoneInfo(config.timezone), empty_ok=True,
-                                    waiting=len(rest), subject_prefix=config.subject_prefix)
+                                    waiting=waiting, subject_prefix=config.subject_prefix)
             digest = Digest(created_at=now, period=day.isoformat(), status="pending",
                             message_id=_message_id(config.from_, day), subject=content.subject,
                             recipients=", ".join(config.to))
@@ -157,7 +157,7 @@ def _record(store: Store, config: DigestConfig, now: datetime, attention: Sequen
                 session.add(DigestItem(digest_id=digest.id, story_id=row.story_id,
                                        topic=row.topic, match_id=row.match_id))
             logger.info("digest %d recorded: %d articles, %d waiting for the next", digest.id,
-                        len(chosen), len(rest))
+                        len(chosen), waiting)
             return digest.id
     except IntegrityError:
         # Another process (the daemon, or `digest --send`) recorded these stories first.
@@ -167,14 +167,13 @@ def _record(store: Store, config: DigestConfig, now: datetime, attention: Sequen
         return waiting[0] if waiting else None
 
 
-def _choose(session: Session, config: DigestConfig) -> tuple[list[StoryMatch], list[StoryMatch]]:
-    """Stories in no digest yet, split into the `max_items` best and the ones left waiting."""
-    taken = {(r.story_id, r.topic) for r in session.execute(
-        select(DigestItem.story_id, DigestItem.topic))}
-    fresh = [row for row in story_matches(session, unsent_only=True)
-             if (row.story_id, row.topic) not in taken]
-    fresh.sort(key=lambda row: (-row.score, row.first_seen))
-    return fresh[: config.max_items], fresh[config.max_items :]
+def _choose(session: Session, config: DigestConfig) -> tuple[list[StoryMatch], int]:
+    """The `max_items` best stories in no digest yet, and how many more are left waiting.
+
+    One query folds, orders and cuts in SQL; only the chosen rows are read wide (leads and all).
+    """
+    page = story_page(session, Filters(undigested=True), order="score", limit=config.max_items)
+    return page.rows, page.total - len(page.rows)
 
 
 def _unsent_ids(session: Session) -> list[int]:
@@ -199,15 +198,12 @@ def _message_id(sender: str, day: date) -> str:
 def _content(session: Session, digest: Digest, config: DigestConfig,
              attention: Sequence[str]) -> DigestContent:
     """Render a recorded digest again from its items (the rows keep no body)."""
-    keys = {(r.story_id, r.topic) for r in session.execute(
-        select(DigestItem.story_id, DigestItem.topic).where(DigestItem.digest_id == digest.id))}
-    # Unsent digests' stories are unsent too, so they are all among the unsent matches.
-    items = [row for row in story_matches(session, unsent_only=True)
-             if (row.story_id, row.topic) in keys]
-    chosen, rest = _choose(session, config)
+    # Each item as its story's best article now: a better copy stored since shows instead.
+    items = story_matches(session, Filters(digest_id=digest.id))
+    waiting = count_stories(session, Filters(undigested=True))
     return render_digest(items, day=date.fromisoformat(digest.period), attention=list(attention),
-                         tz=ZoneInfo(config.timezone), empty_ok=True,
-                         waiting=len(chosen) + len(rest), subject_prefix=config.subject_prefix)
+                         tz=ZoneInfo(config.timezone), empty_ok=True, waiting=waiting,
+                         subject_prefix=config.subject_prefix)
 
 
 # -- sending ----------------------------------------------------------------------------------

@@ -21,7 +21,11 @@ from crawler.cli import (
     read_page_for_cli,
 )
 from crawler.config import Config, parse_duration
-from pipelines.output.report import render
+from pipelines.output.report import render, stream
+
+TABLE_ROWS = 50  # the table's page: a screenful or two; JSON and CSV give every row
+MATCH_CSV = ["id", "url", "title", "source", "topic", "score", "published", "first_seen", "also_in",
+             "label"]
 
 
 def _topics(config: Config | None) -> list[Any]:
@@ -38,14 +42,22 @@ def _topics(config: Config | None) -> list[Any]:
               help="Only matches first seen this recently (e.g. 12h, 7d, 30d).")
 @click.option("--topic", help="Only this topic.")
 @click.option("--source", help="Only stories whose best article is from this source.")
-@click.option("--search", help="Only articles whose title or text contains TEXT.")
+@click.option("--search", help="Only articles whose title or text contains TEXT (any case; "
+                               "3 characters or more use the search index).")
 @click.option("--min-score", type=float, help="Only matches scoring at least this.")
+@click.option("--limit", type=click.IntRange(min=0), default=None,
+              help=f"At most this many rows; 0 for all [default: {TABLE_ROWS} in the table, all "
+                   "in JSON and CSV, written as they are read].")
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Skip this many rows first: the next page is --offset LIMIT.")
 @format_option(*ROWS)
 @click.pass_context
 def matches(ctx: click.Context, since: str, topic: str | None, source: str | None,
-            search: str | None, min_score: float | None, fmt: str) -> None:
+            search: str | None, min_score: float | None, limit: int | None, offset: int,
+            fmt: str) -> None:
     """Stored matches, one row per story and topic, best first."""
-    from pipelines.storage.queries import story_matches
+    from pipelines.storage.queries import Filters, iter_story_matches, story_page
+    from pipelines.storage.search import MIN_INDEXED, uses_index
 
     config = load(ctx)
     try:
@@ -54,25 +66,49 @@ def matches(ctx: click.Context, since: str, topic: str | None, source: str | Non
         raise click.BadParameter(str(exc), param_hint="--since") from None
     _known(topic, [t.name for t in _topics(config)], "--topic", "topics")
     _known(source, [s.name for s in config.sources], "--source", "sources")
+    filters = Filters(since=datetime.now(UTC) - window, topic=topic, source=source, search=search,
+                      min_score=min_score)
+    if limit is None and fmt == "table":
+        limit = TABLE_ROWS
     with open_store(config).session() as session:
-        rows = story_matches(session, since=datetime.now(UTC) - window, topic=topic,
-                             source=source, search=search, min_score=min_score)
-    data = [r.to_json() for r in rows]
+        if search and not uses_index(session, search):
+            why = (f"shorter than {MIN_INDEXED} characters" if len(search) < MIN_INDEXED
+                   else "this database has no search index (see the log of its migration)")
+            click.echo(f"--search {search!r}: {why}, so the text of every match since {since} is "
+                       "read; narrow it with --since or --topic if this is slow", err=True)
+        if fmt == "table":
+            page = story_page(session, filters, limit=limit or None, offset=offset)
+            _matches_table(page.rows, page.total, offset)
+            return
+        # JSON and CSV may hold every match of years: written row by row, never held at once.
+        rows = (_match_row(row.to_json(), fmt) for row in iter_story_matches(
+            session, filters, limit=limit or None, offset=offset))
+        for chunk in stream(rows, fmt, MATCH_CSV):
+            click.echo(chunk, nl=False)
+        click.echo()
+
+
+def _match_row(row: dict[str, Any], fmt: str) -> dict[str, Any]:
     if fmt != "json":
-        for row in data:
-            row["also_in"] = [place["source"] for place in row["also_in"]]
-            row["date"] = (row["published"] or row["first_seen"]).strftime("%m-%d")
-            if fmt == "table" and row["label"]:
-                row["score"] = f"{row['score']:.2f}*"
+        row["also_in"] = [place["source"] for place in row["also_in"]]
+        row["date"] = (row["published"] or row["first_seen"]).strftime("%m-%d")
+        if fmt == "table" and row["label"]:
+            row["score"] = f"{row['score']:.2f}*"
+    return row
+
+
+def _matches_table(rows: list[Any], total: int, offset: int) -> None:
+    data = [_match_row(r.to_json(), "table") for r in rows]
     columns = ["id", "score", "topic", "source", "date", "title", "also_in", "url"]
     if len({row["topic"] for row in data}) <= 1:
         columns.remove("topic")
-    if fmt == "csv":
-        columns = ["id", "url", "title", "source", "topic", "score", "published", "first_seen",
-                   "also_in", "label"]
-    click.echo(render(data, fmt, columns))
-    if fmt == "table" and any(row["label"] for row in data):
+    click.echo(render(data, "table", columns))
+    if any(row["label"] for row in data):
         click.echo("* labelled relevant by a reader: a match whatever the terms score")
+    end = offset + len(data)
+    if data and (offset or end < total):
+        more = f"; --offset {end} for the next page" if end < total else ""
+        click.echo(f"rows {offset + 1}-{end} of {total}{more}; --limit 0 for all")
 
 
 def _known(value: str | None, names: list[str], option: str, what: str) -> None:

@@ -8,7 +8,8 @@ import json
 import re
 import shutil
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -114,6 +115,31 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str], *,
             writer.writerow([_cell(row.get(c), csv_=True) for c in columns])
         return out.getvalue().rstrip("\n")
     return _table(rows, columns, terminal_width() if width == "auto" else width)
+
+
+def stream(rows: Iterable[dict[str, Any]], fmt: str, columns: Sequence[str]) -> Iterator[str]:
+    """JSON or CSV exactly as `render` writes it, in pieces as the rows come: for results too
+    large to hold. The pieces joined are `render`'s text, without a final newline."""
+    if fmt == "json":
+        first = True
+        for row in rows:
+            data = {k: to_jsonable(v) for k, v in row.items()}
+            yield ("[\n" if first else ",\n") + textwrap.indent(
+                json.dumps(data, ensure_ascii=False, indent=2), "  ")
+            first = False
+        yield "[]" if first else "\n]"
+        return
+    if fmt != "csv":
+        raise ValueError(f"cannot stream {fmt!r}: a table needs every row for its widths")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    yield out.getvalue().rstrip("\n")
+    for row in rows:
+        out.seek(0)
+        out.truncate()
+        writer.writerow([_cell(row.get(c), csv_=True) for c in columns])
+        yield "\n" + out.getvalue().rstrip("\n")
 
 
 def _cell(value: Any, csv_: bool = False) -> str:

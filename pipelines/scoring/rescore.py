@@ -67,7 +67,8 @@ def apply_scores(session: Session, article: Article, scores: Sequence[TopicScore
         current = existing.get(result.topic)
         if _verdict(result, labels):
             if current is None:
-                session.add(Match(article_id=article.id, topic=result.topic, score=result.score,
+                session.add(Match(article_id=article.id, story_id=article.story_id,
+                                  topic=result.topic, score=result.score,
                                   reasons=result.to_json()))
                 report.added += 1
             else:

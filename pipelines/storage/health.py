@@ -55,13 +55,17 @@ def _ago(delta: timedelta) -> str:
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} h"
 
 
-def source_rows(store: Store, config: Config) -> list[dict[str, Any]]:
-    """One row per configured source, in config order, with the documented keys."""
+def source_rows(store: Store, config: Config, *, counts: bool = True) -> list[dict[str, Any]]:
+    """One row per configured source, in config order, with the documented keys.
+
+    `counts=False` leaves `articles` out (None): counting a million articles by source is the
+    one read here that grows with the store, and the digest's footer does not show it.
+    """
     from crawler.timing import RATE_WINDOW, Rhythm, poll_interval
 
     now = datetime.now(UTC)
     by_name = {row.name: row for row in store.sources()}
-    counts = store.article_counts()
+    articles = store.article_counts() if counts else {}
     rhythms = store.rhythms(now - RATE_WINDOW)
     rows = []
     for source in config.sources:
@@ -72,7 +76,7 @@ def source_rows(store: Store, config: Config) -> list[dict[str, Any]]:
             "name": source.name,
             "kind": source.kind,
             "url": source.url,
-            "articles": counts.get(row.id, 0),
+            "articles": articles.get(row.id, 0) if counts else None,
             "last_run": row.last_run_at,
             "last_status": row.last_status or "never run",
             "failures": row.consecutive_failures,
@@ -87,7 +91,7 @@ def source_rows(store: Store, config: Config) -> list[dict[str, Any]]:
 def attention(store: Store, config: Config) -> list[str]:
     """Lines for the digest's "sources needing attention" footer; empty when all is well."""
     lines = []
-    for row in source_rows(store, config):
+    for row in source_rows(store, config, counts=False):
         if 0 < row["failures"] < config.crawl.backoff_after:
             continue  # one bad round is not worth a reader's attention yet; a streak is
         if row["health"] not in ("ok", "never run"):

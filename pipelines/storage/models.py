@@ -109,9 +109,12 @@ class Article(Base):
     """A cleaned article, stored once per canonical URL and once per exact text."""
 
     __tablename__ = "articles"
+    # Not here: the search index over title and text (pipelines/storage/search.py), which the
+    # ORM cannot describe; migration 0004 makes it.
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    # Indexed with fetched_at below: a source's recent articles are counted from the index.
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
     canonical_url: Mapped[str] = mapped_column(String(2000), unique=True)
@@ -166,8 +169,13 @@ class Match(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    # The article's story, copied (an article never changes story): folding the matches to one
+    # per story and topic then reads this table and its indexes alone, never the articles.
+    # Every writer sets it; NULL is allowed only because SQLite cannot add a NOT NULL column
+    # with a foreign key without rebuilding the table (see migration 0004).
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"))
     topic: Mapped[str] = mapped_column(String(200), index=True)
-    score: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float, index=True)
     reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -220,3 +228,7 @@ class DigestItem(Base):
 
 
 Index("ix_articles_published", Article.published)
+Index("ix_articles_source_fetched", Article.source_id, Article.fetched_at)
+# A story's matches for a topic, by score: is there a better one (queries.py), and how many
+# stories (counted from the index alone).
+Index("ix_matches_story", Match.story_id, Match.topic, Match.score, Match.first_seen)

@@ -1,19 +1,35 @@
-"""Reads of stored matches, one row per story and topic: what `matches`, `show` and the digest print."""
+"""Reads of stored matches, one row per story and topic: what `matches`, `show` and the digest print.
+
+A store holds a million articles and a hundred thousand matches, so a read never loads them all:
+the folding to one row per story and topic, the order and the page are one SQL query over narrow
+columns (ids, scores, dates), and only the rows shown are then read wide: their title and URL,
+the first LEAD_PREFIX characters of the text for the lead, their reasons and other appearances.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
-from pipelines.storage.models import Article, Digest, DigestItem, Label, Match, Page, Source
+from pipelines.storage.models import Article, DigestItem, Label, Match, Page, Source
+from pipelines.storage.search import contains
 
 if TYPE_CHECKING:
+    from sqlalchemy import Row, Select
     from sqlalchemy.orm import Session
+
+LEAD_LIMIT = 280  # characters of the digest's two-line lead
+# Characters of the text read for a lead: LEAD_LIMIT and room for the whitespace lead_of folds.
+# A text whose first LEAD_PREFIX characters fold to less than a lead is read whole (rare).
+LEAD_PREFIX = 400
+BATCH = 500  # rows read wide at a time when every row is wanted (iter_story_matches)
+Order = Literal["topic", "score"]
 
 
 @dataclass
@@ -44,7 +60,33 @@ class StoryMatch:
         }
 
 
-def lead_of(text: str, limit: int = 280) -> str:
+@dataclass
+class StoryPage:
+    """One page of stories, and how many there are over all pages."""
+
+    rows: list[StoryMatch]
+    total: int
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which matches count, before they are folded to one row per story and topic.
+
+    `source` is the only one applied after the fold: a story is listed under the source of its
+    best article. `undigested` keeps the stories and topics that are in no digest yet (sent or
+    pending), `digest_id` only those of one digest.
+    """
+
+    since: datetime | None = None
+    topic: str | None = None
+    source: str | None = None
+    search: str | None = None
+    min_score: float | None = None
+    undigested: bool = False
+    digest_id: int | None = None
+
+
+def lead_of(text: str, limit: int = LEAD_LIMIT) -> str:
     """The first sentences of the text, cut on a word boundary: the digest's two-line lead."""
     flat = " ".join(text.split())
     if len(flat) <= limit:
@@ -53,55 +95,129 @@ def lead_of(text: str, limit: int = 280) -> str:
     return cut + " …"
 
 
-def story_matches(
-    session: Session,
-    *,
-    since: datetime | None = None,
-    topic: str | None = None,
-    source: str | None = None,
-    search: str | None = None,
-    min_score: float | None = None,
-    unsent_only: bool = False,
-) -> list[StoryMatch]:
-    """Stored matches folded to one row per (story, topic), best first."""
-    query = (
-        select(Match, Article, Source.name, Label.relevant)
+def story_page(session: Session, filters: Filters | None = None, *, order: Order = "topic",
+               limit: int | None = None, offset: int = 0) -> StoryPage:
+    """Stored matches folded to one row per (story, topic), best first: `limit` rows from `offset`.
+
+    `order` "topic" is by topic, then best score, then first seen (what `matches` lists);
+    "score" is by best score, then first seen, whatever the topic (what the digest takes).
+    """
+    filters = filters or Filters()
+    narrow = session.execute(_page(session, filters, order, limit, offset)).all()
+    total = (offset + len(narrow) if limit is None or (narrow and len(narrow) < limit)
+             else count_stories(session, filters))
+    return StoryPage(_widen(session, narrow), total)
+
+
+def story_matches(session: Session, filters: Filters | None = None, *,
+                  order: Order = "topic") -> list[StoryMatch]:
+    """Every row of `story_page`, read wide a batch at a time: for small stores and tests."""
+    return list(iter_story_matches(session, filters, order=order))
+
+
+def iter_story_matches(session: Session, filters: Filters | None = None, *,
+                       order: Order = "topic", offset: int = 0,
+                       limit: int | None = None) -> Iterator[StoryMatch]:
+    """The rows of `story_page` one after another, however many: the narrow rows are read at
+    once (tens of bytes each), the wide ones BATCH at a time, so memory stays bounded."""
+    narrow = session.execute(_page(session, filters or Filters(), order, limit, offset)).all()
+    for start in range(0, len(narrow), BATCH):
+        yield from _widen(session, narrow[start : start + BATCH])
+
+
+def count_stories(session: Session, filters: Filters | None = None) -> int:
+    """How many rows `story_page` has over all pages."""
+    best = _best(session, filters or Filters()).subquery()
+    return session.scalar(select(func.count()).select_from(best)) or 0
+
+
+def _best(session: Session, filters: Filters) -> Select[Any]:
+    """The best match of each story and topic among those the filters keep, narrow columns only.
+
+    "Best" is a match that no other kept match of the same story and topic beats: by a higher
+    score, then an earlier first_seen, then a lower id. Asked per row (NOT EXISTS a better one,
+    through the index on story and topic), not by ranking every match first: read in score
+    order, the digest stops after its `max_items` stories where a window function would have
+    ranked all the unsent matches of years first.
+    """
+    better = aliased(Match, name="better")
+    beaten = exists().where(
+        better.story_id == Match.story_id, better.topic == Match.topic,
+        or_(better.score > Match.score,
+            and_(better.score == Match.score,
+                 or_(better.first_seen < Match.first_seen,
+                     and_(better.first_seen == Match.first_seen, better.id < Match.id)))),
+        *_kept(session, better, filters))
+    query = select(Match.id.label("match_id"), Match.article_id, Match.story_id, Match.topic,
+                   Match.score, Match.first_seen).where(*_kept(session, Match, filters), ~beaten)
+    # The same for every match of a story and topic, so no concern of the better match.
+    if filters.topic:
+        query = query.where(Match.topic == filters.topic)
+    if filters.min_score is not None:
+        query = query.where(Match.score >= filters.min_score)
+    if filters.undigested:
+        query = query.where(~exists().where(DigestItem.story_id == Match.story_id,
+                                            DigestItem.topic == Match.topic))
+    if filters.digest_id is not None:
+        query = query.where(exists().where(DigestItem.digest_id == filters.digest_id,
+                                           DigestItem.story_id == Match.story_id,
+                                           DigestItem.topic == Match.topic))
+    if filters.source:  # of the best article: after the fold, so not asked of the better one
+        query = query.where(exists().where(
+            Article.id == Match.article_id, Article.source_id == Source.id,
+            Source.name == filters.source))
+    return query
+
+
+def _kept(session: Session, match: type[Match], filters: Filters) -> list[ColumnElement[bool]]:
+    """The filters of one match that decide which of a story's matches compete to be its best."""
+    kept = []
+    if filters.since is not None:
+        kept.append(match.first_seen >= filters.since)
+    if filters.search:
+        kept.append(contains(session, filters.search, match.article_id))
+    return kept
+
+
+def _page(session: Session, filters: Filters, order: Order, limit: int | None,
+          offset: int) -> Select[Any]:
+    query = _best(session, filters)
+    best = (Match.score.desc(), Match.first_seen, Match.id)
+    query = query.order_by(Match.topic, *best) if order == "topic" else query.order_by(*best)
+    return query.limit(limit).offset(offset or None)
+
+
+def _widen(session: Session, narrow: Sequence[Row[Any]]) -> list[StoryMatch]:
+    """The rows shown, read wide: title, URL, date, lead, reasons, label, other appearances."""
+    if not narrow:
+        return []
+    ids = [row.match_id for row in narrow]
+    wide = {row.id: row for row in session.execute(
+        select(Match.id, Match.reasons, Article.url, Article.title, Article.published,
+               func.substr(Article.text, 1, LEAD_PREFIX + 1).label("start"),
+               Source.name.label("source"), Label.relevant)
         .join(Article, Match.article_id == Article.id)
         .join(Source, Article.source_id == Source.id)
         .outerjoin(Label, (Label.article_id == Match.article_id) & (Label.topic == Match.topic))
-    )
-    if since is not None:
-        query = query.where(Match.first_seen >= since)
-    if topic:
-        query = query.where(Match.topic == topic)
-    if min_score is not None:
-        query = query.where(Match.score >= min_score)
-    if search:
-        pattern = f"%{search}%"
-        query = query.where(or_(Article.title.ilike(pattern), Article.text.ilike(pattern)))
-    if unsent_only:
-        sent = (select(DigestItem.id).join(Digest, DigestItem.digest_id == Digest.id)
-                .where(DigestItem.story_id == Article.story_id, DigestItem.topic == Match.topic,
-                       Digest.status == "sent"))
-        query = query.where(~sent.exists())
-    best: dict[tuple[int, str], StoryMatch] = {}
-    for match, article, source_name, label in session.execute(query):
-        key = (article.story_id, match.topic)
-        current = best.get(key)
-        if current is not None and current.score >= match.score:
-            continue
-        best[key] = StoryMatch(
-            id=article.id, match_id=match.id, story_id=article.story_id, url=article.url,
-            title=article.title, source=source_name, topic=match.topic, score=match.score,
-            published=article.published, first_seen=match.first_seen,
-            lead=lead_of(article.text), reasons=match.reasons or {}, label=label,
-        )
-    rows = list(best.values())
-    if source:
-        rows = [r for r in rows if r.source == source]
+        .where(Match.id.in_(ids)))}
+    rows = []
+    for row in narrow:
+        shown = wide[row.match_id]
+        rows.append(StoryMatch(
+            id=row.article_id, match_id=row.match_id, story_id=row.story_id, url=shown.url,
+            title=shown.title, source=shown.source, topic=row.topic, score=row.score,
+            published=shown.published, first_seen=row.first_seen,
+            lead=_lead(session, row.article_id, shown.start or ""),
+            reasons=shown.reasons or {}, label=shown.relevant))
     _attach_also_in(session, rows)
-    rows.sort(key=lambda r: (r.topic, -r.score, r.first_seen))
     return rows
+
+
+def _lead(session: Session, article_id: int, start: str) -> str:
+    if len(start) > LEAD_PREFIX and len(" ".join(start.split())) <= LEAD_LIMIT:
+        # The first characters were mostly whitespace: only the whole text gives the lead.
+        start = session.scalar(select(Article.text).where(Article.id == article_id)) or ""
+    return lead_of(start)
 
 
 def appearances(session: Session, story_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:

@@ -39,6 +39,7 @@ from pipelines.storage.models import (
     Story,
     utcnow,
 )
+from pipelines.storage.search import forget_index
 
 if TYPE_CHECKING:
     from crawler.config import SourceConfig
@@ -48,7 +49,7 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision (a test checks it against Alembic's head). A database already
 # there needs no Alembic, whose import (with Mako and Pygments) costs every crawl round 0.3 s.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 # The PostgreSQL advisory lock that add_article holds while it looks up and stores ("nwstory").
 STORY_LOCK = 0x6E7773746F7279
 
@@ -126,6 +127,7 @@ class Store:
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            forget_index(connection)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -358,8 +360,9 @@ class Store:
                 bands = band_rows(article_id, values) if values is not None else []
                 if bands:
                     connection.execute(insert(ArticleBand), bands)
-                matches = [{"article_id": article_id, "topic": score.topic, "score": score.score,
-                            "reasons": score.to_json()} for score in scores if score.matched]
+                matches = [{"article_id": article_id, "story_id": story_id, "topic": score.topic,
+                            "score": score.score, "reasons": score.to_json()}
+                           for score in scores if score.matched]
                 if matches:
                     connection.execute(insert(Match), matches)
                 connection.execute(insert(Page), [

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from pipelines.storage.models import Base
+from pipelines.storage.search import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -13,6 +14,7 @@ def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=include_name,  # the search index is the migration's, not the models'
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

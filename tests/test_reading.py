@@ -1,0 +1,498 @@
+"""Reading that scales (pipelines/storage/queries.py, search.py): pages folded in SQL, leads from
+the start of the text, search through the trigram index, and a digest that reads what it shows.
+
+Every test runs against a real SQLite file. Set NEWSWATCH_TEST_POSTGRES_URL to an empty
+PostgreSQL database (with pg_trgm available) to run them there too; its tables are dropped and
+rebuilt by each test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from click.testing import CliRunner
+from sqlalchemy import delete, event, insert, select, text, update
+
+from crawler.config import DigestConfig, SourceConfig
+from pipelines.digest.daily import preview_digest
+from pipelines.output.report import render, stream
+from pipelines.storage import queries
+from pipelines.storage.models import (
+    Article,
+    ArticleBand,
+    Base,
+    Digest,
+    DigestItem,
+    Label,
+    Match,
+    Page,
+    Source,
+    Story,
+)
+from pipelines.storage.queries import (
+    LEAD_PREFIX,
+    Filters,
+    count_stories,
+    lead_of,
+    story_matches,
+    story_page,
+)
+from pipelines.storage.search import FTS_TABLE, forget_index, search_index
+from pipelines.storage.store import MIGRATIONS, Store
+from scheduler import cli
+
+POSTGRES = os.environ.get("NEWSWATCH_TEST_POSTGRES_URL")
+SOURCES = ("etnews", "yonhap", "guardian")
+NOW = datetime.now(UTC)
+_serial = itertools.count(1)
+
+
+@dataclass
+class Score:
+    """What the classifier hands the store: the shape `Store.add_article` reads."""
+
+    topic: str
+    score: float
+    matched: bool = True
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"score": self.score, "threshold": 0.5, "reasons": self.reasons}
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test: Alembic runs once, not per test."""
+    path = tmp_path_factory.mktemp("migrated") / "newswatch.db"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    store.engine.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
+    not POSTGRES, reason="set NEWSWATCH_TEST_POSTGRES_URL to run on PostgreSQL"))])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, migrated: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        shutil.copy(migrated, tmp_path / "newswatch.db")
+        yield f"sqlite:///{tmp_path / 'newswatch.db'}"
+        return
+    _reset_postgres()
+    yield POSTGRES  # type: ignore[misc]
+
+
+def _reset_postgres(revision: str = "head") -> None:
+    reset = Store(POSTGRES)  # type: ignore[arg-type]
+    with reset.engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        forget_index(connection)
+    _upgrade(reset, revision)
+    reset.engine.dispose()
+
+
+def _upgrade(store: Store, revision: str) -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        forget_index(connection)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    store = Store(db_url)
+    store.sync_sources([SourceConfig(name=name, feed=f"https://{name}.example/rss")
+                        for name in SOURCES])
+    yield store
+    store.engine.dispose()
+
+
+def add(store: Store, title: str, *, scores: dict[str, float] | None = None,
+        source: str = "etnews", story: int | None = None, text: str | None = None,
+        first_seen: datetime | None = None) -> tuple[int, int]:
+    """Store an article with its matches (`scores` by topic); returns (article id, story id)."""
+    n = next(_serial)
+    url = f"https://{source}.example/news/{n}"
+    fields = {"source_id": store.source_id(source), "url": url, "canonical_url": url,
+              "title": title, "text": text or f"{title}. The ministry announced the plan. " * 12,
+              "fingerprint": f"fp-{n}", "language": "en", "published": NOW - timedelta(hours=3)}
+    stored = store.add_article(fields, story_id=story, scores=[
+        Score(topic, value) for topic, value in (scores or {"ai": 0.8}).items()])
+    assert stored is not None, f"{url} was not stored"
+    if first_seen is not None:
+        with store.session() as session:
+            session.execute(update(Match).where(Match.article_id == stored.article_id)
+                            .values(first_seen=first_seen))
+    return stored.article_id, stored.story_id
+
+
+def reference(store: Store, *, since: datetime | None = None, topic: str | None = None,
+              source: str | None = None, search: str | None = None,
+              min_score: float | None = None) -> list[dict[str, Any]]:
+    """The fold as newswatch did it before, in Python over every match and its whole text:
+    the best article of each story and topic, by topic, then best score, then first seen."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Match, Article, Source.name, Label.relevant)
+            .join(Article, Match.article_id == Article.id)
+            .join(Source, Article.source_id == Source.id)
+            .outerjoin(Label, (Label.article_id == Match.article_id) & (Label.topic == Match.topic))
+        ).all()
+        best: dict[tuple[int, str], Any] = {}
+        for match, article, source_name, label in rows:
+            if since is not None and match.first_seen < since:
+                continue
+            if topic is not None and match.topic != topic:
+                continue
+            if min_score is not None and match.score < min_score:
+                continue
+            if search and not any(search.lower() in (value or "").lower()
+                                  for value in (article.title, article.text)):
+                continue
+            rank = (-match.score, match.first_seen, match.id)
+            key = (article.story_id, match.topic)
+            if key not in best or rank < best[key][0]:
+                best[key] = (rank, {
+                    "id": article.id, "story_id": article.story_id, "topic": match.topic,
+                    "score": round(match.score, 4), "source": source_name, "title": article.title,
+                    "url": article.url, "lead": lead_of(article.text), "label": label})
+        ordered = [row for _, row in sorted(best.values(), key=lambda b: (b[1]["topic"], b[0]))]
+    return [row for row in ordered if source is None or row["source"] == source]
+
+
+def shown(rows: list[Any]) -> list[dict[str, Any]]:
+    return [{"id": r.id, "story_id": r.story_id, "topic": r.topic, "score": round(r.score, 4),
+             "source": r.source, "title": r.title, "url": r.url, "lead": r.lead, "label": r.label}
+            for r in rows]
+
+
+@pytest.fixture
+def newsroom(store: Store) -> Store:
+    """Stories told by several portals, for two topics, some scoring alike, over two weeks."""
+    old = NOW - timedelta(days=10)
+    first, story = add(store, "AI budget doubles", scores={"ai": 0.7, "chips": 0.6}, first_seen=old)
+    best, _ = add(store, "AI budget doubles (Yonhap)", source="yonhap", story=story,
+                  scores={"ai": 0.9, "chips": 0.55})
+    add(store, "AI budget doubles, says minister", source="guardian", story=story,
+        scores={"ai": 0.9})  # ties the Yonhap copy's score, seen later: Yonhap stays the best
+    _, chip_story = add(store, "반도체 수출 규제 강화", scores={"chips": 0.95},
+                        text="정부가 반도체를 포함한 첨단 부품의 수출 규제를 강화했다. " * 10)
+    add(store, "반도체 수출 규제 (연합)", source="yonhap", story=chip_story,
+        scores={"chips": 0.65}, text="연합뉴스: 반도체 수출 규제가 발표됐다. " * 10)
+    add(store, "Semiconductor export controls tighten", source="guardian",
+        scores={"chips": 0.8, "ai": 0.51},
+        text="Officials tightened SEMICONDUCTOR export controls; shares fell 50% on the news. " * 6)
+    add(store, "Old robotics lab opening", scores={"ai": 0.85}, first_seen=NOW - timedelta(days=40))
+    add(store, "Quantum centre founded", source="guardian", scores={"ai": 0.6},
+        text="A quantum centre was founded with 500 staff and a long_term plan. " * 6)
+    with store.session() as session:
+        session.add(Label(article_id=best, topic="ai", relevant=True))
+        session.add(Label(article_id=first, topic="ai", relevant=False))  # not the best: unseen
+    return store
+
+
+# -- one row per story and topic, in SQL ------------------------------------------------------
+
+
+@pytest.mark.parametrize("filters", [
+    {}, {"since": NOW - timedelta(days=30)}, {"since": NOW - timedelta(days=5)}, {"topic": "chips"},
+    {"source": "yonhap"}, {"source": "guardian", "topic": "ai"}, {"min_score": 0.7},
+    {"search": "budget"}, {"search": "반도체"}, {"search": "semiconductor", "topic": "chips"},
+])
+def test_folding_in_sql_gives_the_rows_the_python_fold_gave(newsroom: Store,
+                                                             filters: dict[str, Any]) -> None:
+    with newsroom.session() as session:
+        rows = story_matches(session, Filters(**filters))
+    expected = reference(newsroom, **filters)
+    assert expected, f"the fixture has no match for {filters}: the test proves nothing"
+    assert shown(rows) == expected
+
+
+def test_the_best_copy_leads_and_the_others_are_also_in(newsroom: Store) -> None:
+    with newsroom.session() as session:
+        rows = story_matches(session, Filters(topic="ai"))
+    budget = next(r for r in rows if r.title.startswith("AI budget"))
+    assert (budget.title, budget.source) == ("AI budget doubles (Yonhap)", "yonhap"), (
+        "of two copies scoring 0.9, the one seen first leads")
+    assert sorted(place["source"] for place in budget.also_in) == ["etnews", "guardian"]
+    assert budget.reasons == {"score": 0.9, "threshold": 0.5, "reasons": []}
+
+
+def test_pages_follow_one_another_and_count_every_row(store: Store,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in range(23):
+        add(store, f"Story {n:02d}", scores={"ai": 0.5 + n / 100})
+    monkeypatch.setattr(queries, "BATCH", 4)  # every row, read wide 4 at a time
+    with store.session() as session:
+        everything = shown(story_matches(session))
+        pages = [story_page(session, limit=5, offset=offset) for offset in range(0, 25, 5)]
+        past = story_page(session, limit=5, offset=40)
+        assert count_stories(session) == 23
+    assert [row for page in pages for row in shown(page.rows)] == everything
+    assert [len(page.rows) for page in pages] == [5, 5, 5, 5, 3]
+    assert {page.total for page in pages} == {23}
+    assert (past.rows, past.total) == ([], 23)
+    assert everything[0]["title"] == "Story 22", "best first"
+
+
+def test_cli_pages_the_table_and_json(store: Store, tmp_path: Path) -> None:
+    for n in range(7):
+        add(store, f"Story {n}", scores={"ai": 0.5 + n / 100})
+    config = _config(store, tmp_path)
+    whole = json.loads(_run(config, "matches", "--format", "json"))
+    assert len(whole) == 7, "JSON gives every row unless asked for a page"
+    page = json.loads(_run(config, "matches", "--format", "json", "--limit", "3", "--offset", "3"))
+    assert page == whole[3:6]
+    table = _run(config, "matches", "--limit", "3")
+    assert "Story 6" in table and "Story 3" not in table
+    assert "rows 1-3 of 7; --offset 3 for the next page; --limit 0 for all" in table
+    last = _run(config, "matches", "--limit", "3", "--offset", "6")
+    assert "rows 7-7 of 7; --limit 0 for all" in last
+    assert "rows " not in _run(config, "matches"), "no footer when every row is shown"
+
+
+def test_leads_come_from_the_start_of_the_text() -> None:
+    text = "첫 문장입니다. " * 200
+    assert lead_of(text[: LEAD_PREFIX + 1]) == lead_of(text)
+
+
+def test_a_text_that_opens_with_blank_space_is_read_whole(store: Store) -> None:
+    body = " \n" * LEAD_PREFIX + "The lead starts after a long blank stretch. " * 10
+    article, _ = add(store, "Blank start", text=body)
+    with store.session() as session:
+        [row] = story_matches(session)
+    assert row.id == article
+    assert row.lead == lead_of(body) and row.lead.startswith("The lead starts")
+
+
+def test_stream_writes_what_render_writes() -> None:
+    rows = [{"id": 1, "title": "반도체 \"수출\"", "at": NOW, "also_in": ["a", "b"]},
+            {"id": 2, "title": "line\nbreak, comma", "at": None, "also_in": []}]
+    columns = ["id", "title", "at", "also_in"]
+    for fmt in ("json", "csv"):
+        assert "".join(stream(iter(rows), fmt, columns)) == render(rows, fmt, columns)
+        assert "".join(stream(iter([]), fmt, columns)) == render([], fmt, columns)
+
+
+# -- search through the index -----------------------------------------------------------------
+
+
+def test_search_finds_korean_and_english_substrings_in_any_case(newsroom: Store) -> None:
+    cases = {
+        "반도체": {"반도체 수출 규제 강화"},  # in "반도체를" and "반도체 수출": no word tokenizer
+        "수출 규제": {"반도체 수출 규제 강화"},
+        "semiconductor": {"Semiconductor export controls tighten"},  # the text says SEMICONDUCTOR
+        "EXPORT CONTROLS": {"Semiconductor export controls tighten"},
+        "50%": {"Semiconductor export controls tighten"},  # literal: not "500 staff"
+        "long_term": {"Quantum centre founded"},
+        "long%term": set(),
+        '"budget"': set(),  # FTS5 syntax is text to find, not a query
+        "도체": {"반도체 수출 규제 강화"},  # two characters: no trigram, each candidate is read
+    }
+    with newsroom.session() as session:
+        for search, titles in cases.items():
+            found = {row.title for row in story_matches(session, Filters(search=search))}
+            assert found == titles, f"--search {search!r}"
+
+
+def test_search_reads_the_index(newsroom: Store) -> None:
+    plans = {search: _plan(newsroom, Filters(search=search)) for search in ("반도체", "Semicond")}
+    for search, plan in plans.items():
+        if newsroom.engine.dialect.name == "sqlite":
+            assert f"SCAN {FTS_TABLE} VIRTUAL TABLE INDEX" in plan, f"{search}:\n{plan}"
+        else:
+            assert "ix_articles_text_trgm" in plan and "ix_articles_title_trgm" in plan, plan
+    if newsroom.engine.dialect.name == "sqlite":  # PostgreSQL's planner weighs it by cost
+        assert FTS_TABLE not in _plan(newsroom, Filters(search="도체")), "2 characters: no trigram"
+
+
+def test_the_index_follows_inserts_updates_and_deletes(store: Store) -> None:
+    article, _ = add(store, "Refinery opens", text="A lithium refinery opened. " * 8)
+    add(store, "Unrelated", text="Nothing to see. " * 8)
+
+    def found(search: str) -> set[int]:
+        with store.session() as session:
+            return {row.id for row in story_matches(session, Filters(search=search))}
+
+    assert found("lithium") == {article}
+    with store.session() as session:
+        session.execute(update(Article).where(Article.id == article)
+                        .values(text="A cobalt mine opened. " * 8))
+    assert (found("lithium"), found("cobalt")) == (set(), {article})
+    with store.session() as session:
+        for table in (Match, Page, ArticleBand):
+            session.execute(delete(table).where(table.article_id == article))
+        session.execute(delete(Article).where(Article.id == article))
+    assert found("cobalt") == set()
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.begin() as connection:  # raises if the index and the rows disagree
+            connection.exec_driver_sql(
+                f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('integrity-check', 1)")
+
+
+def test_migration_indexes_the_articles_already_stored(db_url: str) -> None:
+    store = Store(db_url)
+    if store.engine.dialect.name == "postgresql":
+        _reset_postgres("0003")
+    else:
+        Path(db_url.removeprefix("sqlite:///")).unlink()
+        _upgrade(store, "0003")
+    with store.engine.begin() as connection:
+        connection.execute(insert(Source).values(id=1, name="etnews", kind="feed", url="u"))
+        connection.execute(insert(Story).values(id=7))
+        connection.execute(insert(Article).values(
+            id=3, source_id=1, story_id=7, url="https://e.example/3", canonical_url="e/3",
+            title="옛 기사", text="국회가 인공지능 기본법을 통과시켰다. " * 5, fingerprint="f3"))
+        connection.execute(insert(Match.__table__).values(
+            article_id=3, topic="ai", score=0.7, reasons={}, first_seen=NOW, scored_at=NOW))
+    store.migrate()
+    with store.engine.connect() as connection:
+        assert search_index(connection) in ("fts5", "pg_trgm")
+    with store.session() as session:
+        assert session.scalar(select(Match.story_id)) == 7, "matches learn their story"
+        assert [r.id for r in story_matches(session, Filters(search="인공지능 기본법"))] == [3]
+    store.engine.dispose()
+
+
+def test_without_an_index_search_reads_each_candidate_and_says_so(store: Store,
+                                                                  tmp_path: Path) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("drops SQLite's FTS5 table, as a SQLite without FTS5 would have none")
+    article, _ = add(store, "Lithium refinery opens", text="A lithium refinery opened. " * 8)
+    with store.engine.begin() as connection:
+        for trigger in ("insert", "update", "delete"):
+            connection.exec_driver_sql(f"DROP TRIGGER {FTS_TABLE}_{trigger}")
+        connection.exec_driver_sql(f"DROP TABLE {FTS_TABLE}")
+        forget_index(connection)
+    with store.session() as session:
+        assert [r.id for r in story_matches(session, Filters(search="LITHIUM"))] == [article]
+    result = CliRunner().invoke(cli, ["--config", str(_config(store, tmp_path)), "matches",
+                                      "--search", "lithium", "--format", "json"], obj={})
+    assert result.exit_code == 0, result.output
+    assert "this database has no search index" in result.stderr
+    assert [row["id"] for row in json.loads(result.stdout)] == [article]
+
+
+def test_a_short_search_says_it_reads_every_candidate(newsroom: Store, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(_config(newsroom, tmp_path)), "matches",
+                                      "--search", "도체", "--format", "json"], obj={})
+    assert result.exit_code == 0, result.output
+    assert "shorter than 3 characters" in result.stderr
+    assert [row["title"] for row in json.loads(result.stdout)] == ["반도체 수출 규제 강화"]
+
+
+# -- the digest reads what it shows -----------------------------------------------------------
+
+
+def test_digest_takes_the_best_unsent_stories_and_reads_only_those(store: Store) -> None:
+    stories = {}
+    for n in range(30):
+        _, stories[n] = add(store, f"Story {n:02d}", scores={"ai": 0.5 + n / 100},
+                            text=f"Story {n:02d} opens here. " + "More words follow. " * 300)
+    with store.session() as session:  # the best two went out yesterday
+        session.add(Digest(id=1, period="2025-03-03", status="sent", message_id="<m1@x>"))
+        session.flush()
+        session.add_all(DigestItem(digest_id=1, story_id=stories[n], topic="ai") for n in (29, 28))
+    config = DigestConfig.model_validate({"max_items": 5, "to": ["a@example.org"]})
+    with _statements(store) as statements, _loaded_articles() as loaded:
+        content = preview_digest(store, config, now=NOW)
+    assert [item.title for item in content.items] == [f"Story {n}" for n in (27, 26, 25, 24, 23)]
+    assert "23 more matches wait for the next digest" in content.text
+    assert loaded == [], "no Article object (and its whole text) was loaded"
+    texts = [s for s in statements if "articles.text" in s]
+    assert texts and all(_only_leads(s) for s in texts), texts
+    [lead_query] = [s for s in texts if "substr(articles.text" in s]
+    assert _in_list_size(lead_query) == 5, "leads are read for the 5 chosen stories only"
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _config(store: Store, tmp_path: Path) -> Path:
+    sources = "".join(f'[[sources]]\nname = "{n}"\nfeed = "https://{n}.example/rss"\n'
+                      for n in SOURCES)
+    url = store.engine.url.render_as_string(hide_password=False)
+    path = tmp_path / "newswatch.toml"
+    path.write_text(f'[database]\nurl = "{url}"\n\n{sources}', encoding="utf-8")
+    return path
+
+
+def _run(config: Path, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--config", str(config), *args], obj={})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _plan(store: Store, filters: Filters) -> str:
+    """The engine's plan for the page query `story_page` sends."""
+    with _statements(store, params=True) as statements, store.session() as session:
+        story_page(session, filters, limit=10)
+    sql, params = next((s, p) for s, p in statements if "ORDER BY" in s and "LIMIT" in s)
+    with store.engine.connect() as connection:
+        if store.engine.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
+            return "\n".join(row[-1] for row in rows)
+        # On a table this small a scan is cheaper: ask whether the index can answer at all.
+        connection.exec_driver_sql("SET enable_seqscan = off; SET enable_indexscan = off")
+        return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql, params))
+
+
+class _statements:
+    """Every SQL statement the store's engine runs inside the block (with parameters if asked)."""
+
+    def __init__(self, store: Store, params: bool = False) -> None:
+        self.engine, self.params, self.seen = store.engine, params, []
+
+    def _record(self, conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        self.seen.append((statement, parameters) if self.params else statement)
+
+    def __enter__(self) -> list[Any]:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+class _loaded_articles:
+    def __init__(self) -> None:
+        self.loaded: list[int] = []
+
+    def _record(self, target: Article, context: Any) -> None:
+        self.loaded.append(target.id)
+
+    def __enter__(self) -> list[int]:
+        event.listen(Article, "load", self._record)
+        return self.loaded
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(Article, "load", self._record)
+
+
+def _only_leads(statement: str) -> bool:
+    """Every mention of the text column is the lead's bounded prefix."""
+    return all(statement[max(0, m.start() - 7) : m.start()] == "substr("
+               for m in re.finditer(r"articles\.text", statement))
+
+
+def _in_list_size(statement: str) -> int:
+    """How many values the statement's one IN list holds (SQLAlchemy expands it at execution)."""
+    [start] = [m.end() for m in re.finditer(r" IN \(", statement)]
+    for count, token in enumerate(re.finditer(r"%\(\w+\)s|\?|\)", statement[start:])):
+        if token.group() == ")":
+            return count
+    raise AssertionError(f"no end to the IN list: {statement}")
