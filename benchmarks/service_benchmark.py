@@ -452,6 +452,8 @@ class Watched:
         service = [p for p in usage["pids"] if "crawler.service" in _cmdline(p)]
         service_tree = tree(service[0]) if service else []
         return {"t": time.time(), "cpu": usage["cpu"], "pss": usage["pss"], "fds": usage["fds"],
+                "daemon_cpu": _proc_cpu(self.child.pid, children=False),
+                "service_cpu": sum(_proc_cpu(p) for p in service_tree),
                 "daemon_pss": usage["pss_by_pid"].get(self.child.pid, 0),
                 "service_pss": sum(usage["pss_by_pid"].get(p, 0) for p in service_tree),
                 "service_fds": _fds(service[0]) if service else 0,
@@ -643,6 +645,10 @@ def crawl_round(portal: PortalProcess, folder: Path, config: Path, env: dict[str
     command = newswatch(config, "crawl", "--format", "json")
     for name in sources or []:
         command += ["--source", name]
+    spy = folder / f"{label}.py-spy.txt"
+    if getattr(args, "py_spy", False) and label.startswith("unchanged"):
+        command = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--rate", "100",
+                   "--format", "raw", "--output", str(spy), "--", *command]
     server_cpu = portal.cpu()
     since = time.time()
     result = run_watched(command, folder, label, env, args.timeout, nofile=nofile)
@@ -658,9 +664,33 @@ def crawl_round(portal: PortalProcess, folder: Path, config: Path, env: dict[str
         "cpu_ms_per_poll": 1000 * result["cpu_s"] / polls,
         "fd_errors": fd_errors(folder / f"{label}.err"),
     })
+    if spy.exists():
+        result["py_spy"] = py_spy_summary(spy)
     if result["exit_code"] != 0:
         print(f"  {label}: exit {result['exit_code']}; see {folder / (label + '.err')}", file=sys.stderr)
     return result
+
+
+def py_spy_summary(path: Path, top: int = 25) -> dict[str, Any]:
+    """Where the CPU went, from `py-spy record --format raw`: by stage (crawl_benchmark.py's
+    stages) and by the innermost frame of newswatch, Scrapy or Twisted code."""
+    sys.path.insert(0, str(HERE))
+    from crawl_benchmark import IDLE_LEAVES, stage_breakdown
+
+    frames: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text("utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit() or stack.endswith(IDLE_LEAVES):
+            continue
+        total += int(count)
+        parts = stack.split(";")
+        mine = [f for f in parts if any(m in f for m in ("crawler/", "pipelines/", "scheduler.py"))]
+        process = parts[0][:60] if parts[0].startswith("process ") else ""
+        frames[f"{process} {(mine[-1] if mine else parts[-1])[:140]}"] += int(count)
+    return {"samples": total,
+            "stages": {name: round(share, 3) for name, share, _ in stage_breakdown(path)},
+            "frames": [(name, round(n / max(total, 1), 3)) for name, n in frames.most_common(top)]}
 
 
 def fd_errors(*paths: Path) -> int:
@@ -795,17 +825,32 @@ def part_daemon(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         t0 = daemon.started
         load_start = os.getloadavg()
         time.sleep(args.warmup)
-        cpu_warm = daemon.cpu_now()
+        at_warm = daemon.sample()
+        cpu_warm = at_warm["cpu"]
         server_warm = portal.cpu()
         t_warm = time.time()
         deadline = t0 + args.minutes * 60
+        spy = None
+        if args.py_spy:
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(daemon.child.pid),
+                 "--subprocesses", "--nonblocking", "--rate", "50", "--format", "raw",
+                 "--duration", str(int(deadline - time.time())),
+                 "--output", str(folder / "daemon.py-spy.txt")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while time.time() < deadline:
             time.sleep(min(10.0, max(0.0, deadline - time.time())))
             if daemon.child.poll() is not None:
                 print(f"  the daemon exited ({daemon.child.returncode}) early", file=sys.stderr)
                 break
-        cpu_end = daemon.cpu_now()
+        at_end = daemon.sample()
+        cpu_end = at_end["cpu"]
         t_end = time.time()
+        if spy is not None:
+            try:
+                spy.wait(60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
         server_end = portal.cpu()
         load_end = os.getloadavg()
         stopped = daemon.stop()
@@ -828,6 +873,10 @@ def part_daemon(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             "cpu_s": cpu_end - cpu_warm,
             "cpu_ms_per_poll": 1000 * (cpu_end - cpu_warm) / max(1, len(finished)),
             "cores_busy": (cpu_end - cpu_warm) / window,
+            "daemon_cpu_ms_per_poll": 1000 * (at_end["daemon_cpu"] - at_warm["daemon_cpu"])
+            / max(1, len(finished)),
+            "service_cpu_ms_per_poll": 1000 * (at_end["service_cpu"] - at_warm["service_cpu"])
+            / max(1, len(finished)),
             "server_cpu_s": server_end - server_warm, "server_cpu_total_s": server_end - server_cpu,
             "fd_errors": fd_errors(folder / "daemon.err"),
             "samples": [{k: v for k, v in s.items() if k != "service_pid"} for s in daemon.samples],
@@ -837,6 +886,8 @@ def part_daemon(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         out["memory"] = memory_figures(daemon.samples, t0 + args.memory_warmup)
         out["service_restarts"] = _count(folder / "daemon.err", "restarting the crawl service")
         out["log_warnings"] = _warnings(folder / "daemon.err")
+        if (folder / "daemon.py-spy.txt").exists():
+            out["py_spy"] = py_spy_summary(folder / "daemon.py-spy.txt")
     return out
 
 
@@ -928,8 +979,9 @@ def print_daemon(out: dict[str, Any]) -> None:
                               f"{100 * iv['store']['kept_share']:.1f} %"),
         ("gaps between polls", f"server {iv['server']['gap_s']}; store {iv['store']['gap_s']}"),
         ("CPU per poll", f"{out['cpu_ms_per_poll']:.1f} ms ({out['cpu_s']:.1f} CPU-s over "
-                         f"{out['rounds_finished']} rounds finished, {out['cores_busy']:.2f} cores busy); "
-                         f"feed server {out['server_cpu_s']:.1f} s"),
+                         f"{out['rounds_finished']} rounds finished, {out['cores_busy']:.2f} cores busy): "
+                         f"daemon process {out['daemon_cpu_ms_per_poll']:.1f} ms, service and workers "
+                         f"{out['service_cpu_ms_per_poll']:.1f} ms; feed server {out['server_cpu_s']:.1f} s"),
         ("daemon", f"exit {out['daemon_exit']}, service restarts {out['service_restarts']}, "
                    f"processes left {out['left_running']}, fd errors {out['fd_errors']}"),
     ]
@@ -1194,6 +1246,8 @@ def parser() -> argparse.ArgumentParser:
     feeds.add_argument("--old-parallel", type=int, default=2, help="old-code polls at once")
     feeds.add_argument("--old-tree", type=Path, default=Path("/work/wt-old"))
     feeds.add_argument("--old-commit", default=OLD_COMMIT)
+    feeds.add_argument("--py-spy", action="store_true",
+                       help="profile the unchanged rounds with py-spy (pip install py-spy); not timed")
     for name, every, minutes, sample, warmup in (("daemon", "1m", 6.0, 5.0, 60.0),
                                                  ("memory", "5m", 30.0, 30.0, 300.0)):
         p = sub.add_parser(name, help=f"the daemon, every source every {every}, {minutes:.0f} minutes")
@@ -1208,6 +1262,8 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--tolerance", type=float, default=0.2,
                        help="a gap within interval x (1 +- this) keeps the interval")
         p.add_argument("--nofile", type=int, help="open-file limit of the daemon and its service")
+        p.add_argument("--py-spy", action="store_true",
+                       help="profile daemon and service after the warm-up (pip install py-spy)")
     restart = sub.add_parser("restart", help="a restart with every source overdue")
     common(restart)
     restart.add_argument("--every", default=None, help="every sources' interval (default: auto)")
