@@ -633,6 +633,9 @@ def part_feeds(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             print(f"  unchanged round {n + 1}: {second['wall_s']:.1f}s, {second['cpu_ms_per_poll']:.1f} "
                   f"ms CPU per poll, load {load_text(second['load_start'])}", file=sys.stderr)
         out["unchanged"] = seconds
+        # One source alone: the start-up and closing that every one-shot crawl pays (3 runs).
+        out["one_source"] = [crawl_round(portal, new_dir, config, env, f"one-source-{n + 1}", args,
+                                         sources=[source_name(0)]) for n in range(3)]
         if args.old_sample:
             with OldCheckout(args.old_tree, args.old_commit) as old_tree:
                 out["old"] = old_per_process(portal, folder, old_tree, args)
@@ -774,6 +777,11 @@ def print_feeds(out: dict[str, Any]) -> None:
                      f"{second['server']} (server CPU {second['server_cpu_s']:.1f} s); peak PSS "
                      f"{second['peak_pss_mb']:.0f} MB, {second['peak_fds']} fds; load "
                      f"{load_text(second['load_start'])} -> {load_text(second['load_end'])}"))
+    ones = out.get("one_source", [])
+    if ones:
+        rows.append(("one unchanged source alone", "CPU " + ", ".join(f"{r['cpu_s']:.2f}" for r in ones)
+                     + " s; wall " + ", ".join(f"{r['wall_s']:.2f}" for r in ones)
+                     + " s (start-up and exit)"))
     old = out.get("old")
     if old:
         rows += [
