@@ -34,6 +34,7 @@ import os
 import random
 import re
 import resource
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -1163,6 +1164,10 @@ def part_first(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
                        str(folder / f"crawl-{label}-{n + 1}"), "--json", str(figures)]
             if args.extract_workers is not None:
                 command += ["--extract-workers", str(args.extract_workers)]
+            if args.setting:
+                command += ["--crawl-command", " ".join(
+                    ["{python}", str(Path(__file__).resolve()), "_crawl", "{config}"]
+                    + [f"--setting {shlex.quote(kv)}" for kv in args.setting])]
             load = os.getloadavg()
             print(f"crawl_benchmark on the {label} portal, run {n + 1}…", file=sys.stderr)
             done = subprocess.run(command, env=env_for(ROOT), timeout=args.timeout, capture_output=True,
@@ -1213,6 +1218,22 @@ def print_first(out: dict[str, Any]) -> None:
                             f"{f['second_article_pages']} article pages, index {f['second_index_status']}; "
                             f"load {load_text(f['load_start'])}"))
     report("first crawl: CPU per stored article vs trafilatura; second crawl", rows)
+
+
+def crawl_with_settings(config_path: Path, settings: list[str]) -> int:
+    """`newswatch crawl --format json` with Scrapy settings changed (to find what bounds a crawl)."""
+    from crawler.config import load_config
+    from crawler.logs import setup_logging
+    from crawler.service import crawl_once
+
+    setup_logging(verbose=False)
+    extra = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        extra[name] = json.loads(value)
+    results = crawl_once(load_config(config_path), **extra)
+    print(json.dumps([r.to_json() for r in results], default=str))
+    return 0
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -1285,6 +1306,12 @@ def parser() -> argparse.ArgumentParser:
     common(first, sources=False)
     first.add_argument("--portals", nargs="+", default=["51KB", "16KB"], choices=["51KB", "16KB"])
     first.add_argument("--repeat", type=int, default=1)
+    first.add_argument("--setting", action="append", metavar="NAME=JSON",
+                       help="crawl with this Scrapy setting changed (crawl_once's extra settings), e.g. "
+                            "AUTOTHROTTLE_ENABLED=false: to find what bounds a crawl, not a figure")
+    crawl = sub.add_parser("_crawl")
+    crawl.add_argument("config", type=Path)
+    crawl.add_argument("--setting", action="append", default=[])
     serve = sub.add_parser("serve", help="serve the feeds until Ctrl-C")
     serve_internal = sub.add_parser("_serve")
     for p in (serve, serve_internal):
@@ -1300,6 +1327,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.part == "_crawl":
+        return crawl_with_settings(args.config, args.setting)
     if args.part in ("_serve", "serve"):
         if args.part == "serve":
             _raise_nofile()
