@@ -892,7 +892,7 @@ def part_daemon(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         })
         out["intervals"] = interval_figures(all_hits, rounds_for_gaps(folder, t0, t_end), t_warm, t_end,
                                             interval, args.tolerance, args.sources)
-        out["memory"] = memory_figures(daemon.samples, t0 + args.memory_warmup)
+        out["memory"] = memory_figures(daemon.samples, t0 + args.memory_warmup, interval)
         out["service_restarts"] = _count(folder / "daemon.err", "restarting the crawl service")
         out["log_warnings"] = _warnings(folder / "daemon.err")
         if (folder / "daemon.py-spy.txt").exists():
@@ -936,17 +936,30 @@ def interval_figures(hits: list[tuple[float, int, str, int]], starts: dict[str, 
     return out
 
 
-def memory_figures(samples: list[dict[str, Any]], after: float) -> dict[str, Any]:
-    """Daemon and service PSS after the warm-up: first, last, peak, growth."""
+def memory_figures(samples: list[dict[str, Any]], after: float, interval: float) -> dict[str, Any]:
+    """Daemon and service PSS after the warm-up: first, last, peak, growth; and, since memory
+    rises and falls with each burst of polls, the mean and peak over the first and the last whole
+    interval after the warm-up, and their growth (`cycle_*`)."""
     warm = [s for s in samples if s["t"] >= after]
     out: dict[str, Any] = {"samples": len(warm)}
     if len(warm) < 2:
         return out
+    end = warm[-1]["t"]
+    first_cycle = [s for s in warm if s["t"] < after + interval]
+    last_cycle = [s for s in warm if s["t"] > end - interval]
     for key in ("daemon_pss", "service_pss", "pss"):
         first, last, peak = warm[0][key], warm[-1][key], max(s[key] for s in warm)
         out[key] = {"first_mb": first / 2**20, "last_mb": last / 2**20, "peak_mb": peak / 2**20,
                     "growth": (last - first) / first if first else None,
                     "peak_growth": (peak - first) / first if first else None}
+        if end - after >= 2 * interval and first_cycle and last_cycle:
+            mean_a = sum(s[key] for s in first_cycle) / len(first_cycle)
+            mean_b = sum(s[key] for s in last_cycle) / len(last_cycle)
+            peak_a, peak_b = max(s[key] for s in first_cycle), max(s[key] for s in last_cycle)
+            out[key].update({"cycle_first_mean_mb": mean_a / 2**20, "cycle_last_mean_mb": mean_b / 2**20,
+                             "cycle_first_peak_mb": peak_a / 2**20, "cycle_last_peak_mb": peak_b / 2**20,
+                             "cycle_mean_growth": (mean_b - mean_a) / mean_a if mean_a else None,
+                             "cycle_peak_growth": (peak_b - peak_a) / peak_a if peak_a else None})
     return out
 
 
@@ -998,10 +1011,15 @@ def print_daemon(out: dict[str, Any]) -> None:
     for key in ("daemon_pss", "service_pss"):
         if key in memory:
             m = memory[key]
+            cycles = "" if "cycle_mean_growth" not in m else (
+                f"; first and last whole interval: mean {m['cycle_first_mean_mb']:.0f} -> "
+                f"{m['cycle_last_mean_mb']:.0f} MB ({100 * m['cycle_mean_growth']:+.1f} %), peak "
+                f"{m['cycle_first_peak_mb']:.0f} -> {m['cycle_last_peak_mb']:.0f} MB "
+                f"({100 * m['cycle_peak_growth']:+.1f} %)")
             rows.append((key.replace("_pss", " PSS"),
                          f"{m['first_mb']:.0f} MB after warm-up -> {m['last_mb']:.0f} MB at the end "
                          f"(peak {m['peak_mb']:.0f} MB): growth {100 * m['growth']:+.1f} %, peak "
-                         f"{100 * m['peak_growth']:+.1f} %"))
+                         f"{100 * m['peak_growth']:+.1f} %{cycles}"))
     if out["log_warnings"]:
         rows.append(("log warnings", out["log_warnings"]))
     report(f"daemon, {out['sources']} sources every {out['every']}", rows)
