@@ -177,6 +177,7 @@ class SourceSpec:
     encoding: str
     csr: bool = False  # article text only in __NEXT_DATA__ (a client-rendered site)
     heavy: int = 1  # 0..3: how much boilerplate its pages carry
+    lean: bool = False  # smaller pages (about 15 KB): less CSS, script, menus, boxes and comments
     index_paths: list[str] = field(default_factory=list)
 
     def config(self, base: str) -> dict[str, Any]:
@@ -280,10 +281,10 @@ def _nav(spec: SourceSpec, rng: random.Random, element_id: str) -> str:
     sections = KR_SECTIONS if spec.language == "ko" else EN_SECTIONS
     subs = KR_SECTIONS + EN_SECTIONS[:4] if spec.language == "ko" else EN_SECTIONS
     items = []
-    for n, label in enumerate(sections[: 8 + 2 * spec.heavy]):
+    for n, label in enumerate(sections[: 4 if spec.lean else 8 + 2 * spec.heavy]):
         links = "".join(
             f'<li><a href="{BASE}/{spec.slug}/section/{n}/{m}">{esc(s)}</a></li>'
-            for m, s in enumerate(rng.sample(subs, 4 + 2 * spec.heavy))
+            for m, s in enumerate(rng.sample(subs, 2 if spec.lean else 4 + 2 * spec.heavy))
         )
         items.append(f'<li><a href="{BASE}/{spec.slug}/section/{n}">{esc(label)}</a>'
                      f'<div class="sub"><ul>{links}</ul></div></li>')
@@ -311,7 +312,7 @@ def _boxes(spec: SourceSpec, rng: random.Random, pool: list[Article]) -> str:
                "섹션별 주요뉴스", "포토뉴스", "지금 뜨는 뉴스"] if ko else
               ["Most read", "Trending now", "Related stories", "More from this section", "Editor's picks",
                "Latest", "Popular this week", "Recommended for you"])
-    count = 2 + 2 * spec.heavy
+    count = 1 if spec.lean else 2 + 2 * spec.heavy
     return "\n".join(
         _box(spec, titles[n % len(titles)], rng.sample(pool, min(len(pool), rng.randint(6, 10))),
              numbered=n % 2 == 1, thumbs=n % 3 == 0)
@@ -325,7 +326,7 @@ def _comments(spec: SourceSpec, rng: random.Random, corpus: Corpus) -> str:
     users = KR_USERS if ko else EN_USERS
     tag = "div" if spec.template == "kr-legacy" else "p"  # table-era boards write no <p>
     rows = []
-    for n in range(rng.randint(2, 4 + 4 * spec.heavy)):
+    for n in range(rng.randint(1, 2) if spec.lean else rng.randint(2, 4 + 4 * spec.heavy)):
         text = " ".join(rng.choice(pool) for _ in range(rng.randint(1, 2)))
         rows.append(
             f'<li class="cmt-item" data-id="{rng.randrange(10**7)}"><div class="cmt-info">'
@@ -367,7 +368,7 @@ def _footer(spec: SourceSpec, rng: random.Random) -> str:
         + "".join(f'<dd><a href="{BASE}/{spec.slug}/section/{n}/{m}">{esc(sub)}</a></dd>'
                   for m, sub in enumerate(rng.sample(sections, 3 + spec.heavy)))
         + "</dl>"
-        for n, label in enumerate(sections))
+        for n, label in enumerate(sections[:2] if spec.lean else sections))
     return (f'<footer class="footer"><div class="service-map">{service_map}</div>'
             f'<div class="f-menu">{f_links}</div>'
             f'<select class="family" onchange="goFamily(this)">{family}</select>'
@@ -379,6 +380,8 @@ def _footer(spec: SourceSpec, rng: random.Random) -> str:
 def _head(spec: SourceSpec, rng: random.Random, title: str, url: str, extra: str,
           css_rules: int, script_bytes: int) -> str:
     charset = "euc-kr" if spec.encoding == "euc-kr" else "utf-8"
+    if spec.lean:
+        css_rules, script_bytes = css_rules // 8, script_bytes // 8
     meta_charset = (f'<meta http-equiv="Content-Type" content="text/html; charset={charset}">'
                     if spec.template == "kr-legacy" else f'<meta charset="{charset}">')
     return f"""<!DOCTYPE html>
@@ -743,8 +746,11 @@ def _article_path(spec: SourceSpec, art_id: int, published: datetime, rng: rando
 
 def generate(out: Path, *, sources: int = 30, min_articles: int = 100, max_articles: int = 160,
              seed: int = 20240528, exact_copies: float = 0.02, rewrites: float = 0.05,
-             now: datetime | None = None) -> dict[str, Any]:
-    """Write the portal under `out` (pages/ and manifest.json) and return the manifest."""
+             now: datetime | None = None, lean: bool = False) -> dict[str, Any]:
+    """Write the portal under `out` (pages/ and manifest.json) and return the manifest.
+
+    `lean` makes pages of about 15 KB (51 KB without): the same text with less page chrome.
+    """
     rng = random.Random(seed)
     corpus = Corpus()
     now = (now or datetime.now(UTC)).replace(microsecond=0)
@@ -758,7 +764,7 @@ def generate(out: Path, *, sources: int = 30, min_articles: int = 100, max_artic
         base_name = next(kr_names) if lang == "ko" else next(en_names)
         name = base_name if base_name not in {s.name for s in specs} else f"{base_name} {n + 1}"
         spec = SourceSpec(name=name, slug=_slug(n + 1, template), template=template, kind=kind,
-                          language=lang, encoding=encoding, heavy=n % 4)
+                          language=lang, encoding=encoding, heavy=0 if lean else n % 4, lean=lean)
         spec.csr = template == "en-wire" and n % 3 == 0
         specs.append(spec)
 
@@ -1093,6 +1099,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--min-articles", type=int, default=100)
     gen.add_argument("--max-articles", type=int, default=160)
     gen.add_argument("--seed", type=int, default=20240528)
+    gen.add_argument("--lean", action="store_true", help="pages of about 15 KB instead of 51 KB")
     serve = sub.add_parser("serve", help="serve DIR on 127.0.0.1 until Ctrl-C")
     serve.add_argument("dir", type=Path)
     serve.add_argument("--port", type=int, default=0)
@@ -1100,7 +1107,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         started = time.perf_counter()
         manifest = generate(args.dir, sources=args.sources, min_articles=args.min_articles,
-                            max_articles=args.max_articles, seed=args.seed)
+                            max_articles=args.max_articles, seed=args.seed, lean=args.lean)
         print(json.dumps(manifest["summary"], ensure_ascii=False, indent=1))
         print(f"generated in {time.perf_counter() - started:.1f}s into {args.dir}")
         return 0
