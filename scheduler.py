@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 import pipelines.output.commands  # noqa: F401  (registers the commands that read the store)
 from crawler.cli import ConfigProblem, accept_config_after_commands, cli, load, open_store
@@ -57,6 +58,10 @@ class Daemon:
         self.name = worker_name()
         self.stopping = threading.Event()
         self.sources = {s.name: s for s in config.sources if s.enabled}
+        self.swept = 0.0  # when the cluster's active scheduler last looked for lost rounds and polls
+        self.orphans: set[str] = set()
+        self.noted: float | None = None  # the Redis outage `sources` was told of
+        self.complained = 0.0  # when the daemon last said the database is away
 
     def run(self) -> None:
         from crawler.config import parse_size
@@ -79,7 +84,10 @@ class Daemon:
             if trouble:
                 self.restart(trouble)
             if self.clock and self.cluster:
-                self.lead()
+                try:
+                    self.lead()
+                except SQLAlchemyError as exc:  # the database is away: wait for it, as for Redis
+                    self.database_away(exc)
         if self.clock:
             self.clock.shutdown(wait=False)
             if self.cluster and self.leading:
@@ -88,6 +96,13 @@ class Daemon:
             self.service.stop(crawl.stop_grace_seconds)
         self.store.close()
         logger.info("newswatch %s stopped", "daemon" if self.role == "all" else self.role)
+
+    def database_away(self, exc: Exception) -> None:
+        """Say once a minute that the store cannot be reached; the loop goes on asking."""
+        if time.monotonic() - self.complained > 60:
+            self.complained = time.monotonic()
+            logger.error("the database cannot be reached (%s): waiting for it",
+                         str(exc).splitlines()[0][:200])
 
     def lead(self) -> None:
         """On a cluster: be the one active scheduler while holding its lease, or stand by."""
@@ -102,12 +117,42 @@ class Daemon:
             logger.info("this process is the cluster's scheduler now")
             self.leading = True
             self.schedule(datetime.now(UTC))
+        if self.cluster.down_since is not None and self.noted != self.cluster.down_since:
+            self.noted = self.cluster.down_since  # once an outage: `sources` says why polls wait
+            since = datetime.fromtimestamp(self.noted, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            for name in self.sources:
+                self.store.note_source(name, f"polls wait: Redis unreachable at "
+                                             f"{self.cluster.shown} since {since}")
         if self.leading:
             for event in self.cluster.pop_events():
                 self.heard(event)
-            if time.monotonic() - getattr(self, "_swept", 0.0) > SWEEP_SECONDS:
-                self._swept = time.monotonic()
+            if time.monotonic() - self.swept > SWEEP_SECONDS:
+                self.swept = time.monotonic()
                 abandon_stale_rounds(self.cluster, self.store, self.heard)
+                self.reconcile()
+
+    def reconcile(self) -> None:
+        """Sources nobody is about to poll (their poll or round-end event was lost with Redis, or
+        with a worker that died between taking a poll and leasing its source) are planned again.
+
+        One sweep's sighting may be a poll in the instant between taken and leased; a source is
+        planned again only when the next sweep still finds it orphaned.
+        """
+        assert self.cluster is not None and self.clock is not None
+        queued = self.cluster.queued()
+        if queued is None:
+            return  # Redis unreachable: nothing can be told apart now
+        orphans = {name for name in self.sources
+                   if name not in queued and self.clock.get_job(f"poll:{name}") is None
+                   and self.cluster.holder(f"source:{name}") is None}
+        now = datetime.now(UTC)
+        for name in orphans & self.orphans:
+            row = self.store.source(name)
+            due = self.next_poll(self.sources[name], row, None, now) if row else now
+            logger.warning("[%s] no poll was planned (lost with Redis or a worker): planned again",
+                           name)
+            self.at(name, max(due, now))
+        self.orphans = orphans
 
     def stop(self, signum: int, _frame: Any = None) -> None:
         """SIGTERM/SIGINT: take no more work; the service's rounds get crawl.stop_grace_seconds."""
@@ -172,7 +217,7 @@ class Daemon:
             return
         if self.cluster is not None:
             if self.cluster.push_poll(name) is None:  # Redis unreachable: try again shortly
-                self.store.note_source(name, f"poll delayed: Redis unreachable at {self.cluster.shown}")
+                self.store.note_source(name, f"polls wait: Redis unreachable at {self.cluster.shown}")
                 self.at(name, datetime.now(UTC) + RETRY)
             return
         assert self.service is not None
@@ -198,7 +243,10 @@ class Daemon:
         rhythm = self.store.rhythms(now - RATE_WINDOW, row.id).get(row.id)
         interval, reason = poll_interval(source, rhythm or Rhythm(), now,
                                          row.consecutive_failures, self.config.crawl.backoff_after)
-        self.at(name, now + jitter(interval))
+        due = now + jitter(interval)
+        if event["status"] == "abandoned":  # it says nothing of the site: poll it again soon
+            due, reason = now + RETRY, f"in {RETRY.seconds}s, as its round was abandoned"
+        self.at(name, due)
         error = f" ({event['error']})" if event.get("error") else ""
         logger.info("[%s] round %s: %d new, %d skipped, %d failures%s; next poll: %s", name,
                     event["status"], event["new_articles"], event["skipped"], event["failures"],

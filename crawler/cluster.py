@@ -98,6 +98,11 @@ class Cluster:
 
         return self.safely(pop, None)
 
+    def queued(self) -> set[str] | None:
+        """The sources with a poll waiting for a worker; None when Redis is unreachable."""
+        found = self.safely(lambda: self.redis.smembers(self.key("queued")), None)
+        return None if found is None else {name.decode() for name in found}
+
     # -- leases ---------------------------------------------------------------------------------
 
     def lease(self, name: str, owner: str, seconds: float) -> bool:
@@ -124,7 +129,8 @@ class Cluster:
             pipe = self.redis.pipeline()
             pipe.hset(self.key("run", run_id, "meta"), mapping={k: json.dumps(v) for k, v in meta.items()})
             pipe.sadd(self.key("runs"), run_id)
-            pipe.expire(self.key("run", run_id, "meta"), int(keep_seconds))
+            # Outlives the source's lease, so the scheduler still knows the round when it expires.
+            pipe.expire(self.key("run", run_id, "meta"), int(keep_seconds + 300))
             pipe.execute()
 
         self.safely(write, None)
@@ -230,9 +236,13 @@ class RedisLedger:
             lambda: self.redis.smembers(self._key("set", key)), set())}
 
 
-# A round's lease outlives its deadline by this much: time for its last requests (cut at the
-# deadline, crawler/limits.py) and the items still in the pipeline.
+# A round's keys in Redis outlive its deadline by this much: time for its last requests (cut at
+# the deadline, crawler/limits.py) and the items still in the pipeline.
 LEASE_GRACE = 15.0
+# A source's lease, renewed every RENEW_SECONDS by the worker polling it: a worker that dies loses
+# its sources within this time (and the scheduler's next sweep gives them to another).
+LEASE_SECONDS = 30.0
+RENEW_SECONDS = 10.0
 
 
 class ClusterRounds(Rounds):
@@ -251,7 +261,7 @@ class ClusterRounds(Rounds):
         return self.limits.seconds * 1.25 + LEASE_GRACE
 
     def _open(self, source: SourceConfig) -> Round | None:
-        if not self.cluster.lease(f"source:{source.name}", self.owner, self.keep_seconds):
+        if not self.cluster.lease(f"source:{source.name}", self.owner, LEASE_SECONDS):
             return None  # another worker polls it now
         source_id = self.store.source_id(source.name)
         run_id, settled = self.store.begin_round(source_id)
@@ -301,6 +311,18 @@ class ClusterRounds(Rounds):
         self.cluster.release(f"source:{current.name}", meta.get("owner", self.owner))
         self.cluster.close_round(current.run_id)
 
+    def renew_leases(self) -> None:
+        """Keep the sources of this worker's rounds; a lease that expired while Redis was away is
+        taken again if nobody has it, and a round whose source went to another worker stops."""
+        for current in list(self.active.values()):
+            lease = f"source:{current.name}"
+            if (self.cluster.renew(lease, self.owner, LEASE_SECONDS) or self.cluster.down_since
+                    or self.cluster.lease(lease, self.owner, LEASE_SECONDS)):
+                continue
+            logger.error("[%s] another worker polls it now (this one lost its lease): round stopped",
+                         current.name)
+            current.time_up()
+
     def reap(self) -> None:
         """Rounds this worker started that another one ended: free their slots for waiting polls."""
         for name, current in list(self.active.items()):
@@ -317,11 +339,13 @@ def abandon_stale_rounds(cluster: Cluster, store: Store, events: Callable[[dict[
     as abandoned, so their sources may be polled again; what they stored stays stored."""
     for run_id in cluster.runs():
         meta = cluster.round_meta(run_id)
-        if meta is None:  # its keys expired: nothing left to read
+        if meta is None:  # its keys expired (Redis was away for long): the store still knows it
+            store.close_abandoned_run(run_id, "abandoned: its worker stopped answering before the "
+                                              "round ended")
             cluster.close_round(run_id)
             continue
         if cluster.holder(f"source:{meta['source']}") == meta.get("owner"):
-            continue  # still leased: still running
+            continue  # its worker still renews the lease: still running
         reason = ("abandoned: its worker stopped answering before the round ended "
                   f"(lease of {meta['source']} expired)")
         store.close_abandoned_run(run_id, reason)

@@ -284,10 +284,13 @@ def serve(config_path: Path) -> None:
     service.every(EXAMPLES_SECONDS, service.refresh_examples)
     threading.Thread(target=_read_commands, args=(service,), name="commands", daemon=True).start()
     if service.cluster is not None:  # polls come from Redis, and a round ended goes back there
+        from crawler.cluster import RENEW_SECONDS
+
         cluster = service.cluster
         service.on_round = lambda result: (emit({"event": "round", **result.to_json()}),
                                            cluster.push_event({"event": "round", **result.to_json()}))
         service.every(1.0, service.rounds.reap)  # type: ignore[attr-defined]
+        service.every(RENEW_SECONDS, service.rounds.renew_leases)  # type: ignore[attr-defined]
         threading.Thread(target=_take_polls, args=(service, cluster), name="polls",
                          daemon=True).start()
     emit({"event": "ready", "pid": _pid()})

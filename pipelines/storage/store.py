@@ -124,7 +124,12 @@ class Store:
 
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
+        # Under the write lock: a cluster's processes start at once on one new database, and only
+        # the first may migrate it (the others then find it done).
+        with self._writing() as connection:
+            if inspect(connection).has_table("alembic_version") and connection.execute(
+                    text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_REVISION:
+                return
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             forget_index(connection)
@@ -139,7 +144,8 @@ class Store:
     def sync_sources(self, sources: Iterable[SourceConfig]) -> dict[str, int]:
         """Make the sources table agree with the config; returns name -> id."""
         ids: dict[str, int] = {}
-        with self.session() as session:
+        # Under the write lock, so processes starting at once do not add the same source twice.
+        with self._writing() as connection, Session(bind=connection) as session:
             for config in sources:
                 row = session.scalar(select(Source).where(Source.name == config.name))
                 if row is None:
@@ -149,6 +155,7 @@ class Store:
                 else:
                     row.kind, row.url = config.kind, config.url
                 ids[config.name] = row.id
+            session.flush()
         self._source_ids.update(ids)
         return ids
 
