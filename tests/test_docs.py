@@ -64,3 +64,19 @@ def test_code_is_ruff_clean() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     result = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, f"ruff check . found problems:\n{result.stdout}"
+
+
+def test_deploy_files_name_real_roles_and_a_config_that_loads() -> None:
+    """The systemd units and the compose file start roles `run --role` takes, with a config that
+    loads (a cluster on PostgreSQL and Redis)."""
+    roles = cli.commands["run"].params[0].type.choices  # type: ignore[attr-defined]
+    units = sorted((ROOT / "deploy").glob("*.service"))
+    assert len(units) == 3
+    for unit in units:
+        start = next(line for line in unit.read_text().splitlines() if line.startswith("ExecStart="))
+        assert start.split()[1] == "run" and (len(start.split()) == 2 or start.split()[3] in roles)
+    compose = (ROOT / "deploy" / "cluster" / "compose.yaml").read_text()
+    for role in ("scheduler", "worker"):
+        assert f'command: ["run", "--role", "{role}"]' in compose
+    config = load_config(ROOT / "deploy" / "cluster" / "newswatch.toml")
+    assert config.cluster is not None and config.database_url.startswith("postgresql")

@@ -1,18 +1,15 @@
 """Reading that scales (pipelines/storage/queries.py, search.py): pages folded in SQL, leads from
 the start of the text, search through the trigram index, and a digest that reads what it shows.
 
-Every test runs against a real SQLite file. Set NEWSWATCH_TEST_POSTGRES_URL to an empty
-PostgreSQL database (with pg_trgm available) to run them there too; its tables are dropped and
-rebuilt by each test.
+Every test runs against a real database: a SQLite file, or with NEWSWATCH_TEST_DATABASE=postgresql
+a fresh database on the tests' private PostgreSQL server (tests/databases.py).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +20,7 @@ import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from click.testing import CliRunner
-from sqlalchemy import delete, event, insert, select, text, update
+from sqlalchemy import delete, event, insert, select, update
 
 from crawler.config import DigestConfig, SourceConfig
 from pipelines.digest.daily import preview_digest
@@ -32,7 +29,6 @@ from pipelines.storage import queries
 from pipelines.storage.models import (
     Article,
     ArticleBand,
-    Base,
     Digest,
     DigestItem,
     Label,
@@ -52,8 +48,9 @@ from pipelines.storage.queries import (
 from pipelines.storage.search import FTS_TABLE, forget_index, search_index
 from pipelines.storage.store import MIGRATIONS, Store
 from scheduler import cli
+from tests import databases
 
-POSTGRES = os.environ.get("NEWSWATCH_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.postgres
 SOURCES = ("etnews", "yonhap", "guardian")
 NOW = datetime.now(UTC)
 _serial = itertools.count(1)
@@ -72,35 +69,9 @@ class Score:
         return {"score": self.score, "threshold": 0.5, "reasons": self.reasons}
 
 
-@pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file, copied for each test: Alembic runs once, not per test."""
-    path = tmp_path_factory.mktemp("migrated") / "newswatch.db"
-    store = Store(f"sqlite:///{path}")
-    store.migrate()
-    store.engine.dispose()
-    return path
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
-    not POSTGRES, reason="set NEWSWATCH_TEST_POSTGRES_URL to run on PostgreSQL"))])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, migrated: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        shutil.copy(migrated, tmp_path / "newswatch.db")
-        yield f"sqlite:///{tmp_path / 'newswatch.db'}"
-        return
-    _reset_postgres()
-    yield POSTGRES  # type: ignore[misc]
-
-
-def _reset_postgres(revision: str = "head") -> None:
-    reset = Store(POSTGRES)  # type: ignore[arg-type]
-    with reset.engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        forget_index(connection)
-    _upgrade(reset, revision)
-    reset.engine.dispose()
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return databases.migrated_database(tmp_path)
 
 
 def _upgrade(store: Store, revision: str) -> None:
@@ -344,13 +315,9 @@ def test_the_index_follows_inserts_updates_and_deletes(store: Store) -> None:
                 f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('integrity-check', 1)")
 
 
-def test_migration_indexes_the_articles_already_stored(db_url: str) -> None:
-    store = Store(db_url)
-    if store.engine.dialect.name == "postgresql":
-        _reset_postgres("0003")
-    else:
-        Path(db_url.removeprefix("sqlite:///")).unlink()
-        _upgrade(store, "0003")
+def test_migration_indexes_the_articles_already_stored(tmp_path: Path) -> None:
+    store = Store(databases.new_database(tmp_path, "old.db"))
+    _upgrade(store, "0003")
     with store.engine.begin() as connection:
         connection.execute(insert(Source).values(id=1, name="etnews", kind="feed", url="u"))
         connection.execute(insert(Story).values(id=7))
