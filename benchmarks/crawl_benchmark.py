@@ -50,7 +50,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from portal_gen import BenchPortal, generate, load_manifest, source_configs
+from portal_gen import BenchPortal, generate, load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -516,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-articles", type=int, default=100)
     parser.add_argument("--max-articles", type=int, default=160)
     parser.add_argument("--seed", type=int, default=20240528)
+    parser.add_argument("--one-host", action="store_true",
+                        help="serve every source from 127.0.0.1, as one site (default: each source "
+                             "its own loopback address, as distinct outlets are)")
     parser.add_argument("--concurrency", type=int, default=8, help="crawl.concurrency_per_domain")
     parser.add_argument("--extract-workers", type=int,
                         help="crawl.extract_workers (default: the config default, cores up to 4)")
@@ -557,8 +560,8 @@ def main(argv: list[str] | None = None) -> int:
         if crawl_dir.exists():
             shutil.rmtree(crawl_dir)
         crawl_dir.mkdir()
-        with BenchPortal(portal_dir) as portal:
-            config = write_config(crawl_dir, source_configs(portal.manifest, portal.url), args.concurrency,
+        with BenchPortal(portal_dir, own_hosts=not args.one_host) as portal:
+            config = write_config(crawl_dir, portal.configs(), args.concurrency,
                                   args.extract_workers)
             print(f"serving at {portal.url}; first crawl…", file=sys.stderr)
             first = crawl("first", crawl_dir, config, portal, args.profile, args.timeout, args.py_spy,

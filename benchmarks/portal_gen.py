@@ -912,10 +912,6 @@ def load_manifest(root: Path) -> dict[str, Any]:
     return json.loads((root / "manifest.json").read_text("utf-8"))
 
 
-def source_configs(manifest: dict[str, Any], base: str) -> list[dict[str, Any]]:
-    return [SourceSpec(**spec).config(base) for spec in manifest["sources"]]
-
-
 # -- the server ---------------------------------------------------------------------------------
 
 
@@ -944,35 +940,59 @@ class Hit:
 
 
 class BenchPortal:
-    """The generated portal on 127.0.0.1 (a free port unless given), served from a daemon thread."""
+    """The generated portal on 127.0.0.1 (a free port unless given), served from daemon threads.
 
-    def __init__(self, root: Path, port: int = 0) -> None:
+    `own_hosts=True` serves each source from its own loopback address (127.0.1.1, 127.0.1.2, …,
+    one port), its links pointing there: each source is then its own site, with its own download
+    slot and politeness, as real outlets are. All on 127.0.0.1, the sources share one site.
+    """
+
+    def __init__(self, root: Path, port: int = 0, own_hosts: bool = False) -> None:
         self.root = root
         self._lock = threading.Lock()
         self._hits: list[Hit] = []
-        self._server = _Server(("127.0.0.1", port), _Handler)
-        self._server.portal = self
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.manifest = load_manifest(root)
-        base = self.url.encode("ascii")
+        names = [spec["name"] for spec in self.manifest["sources"]]
+        self._servers = [_Server(("127.0.0.1", port), _Handler)]
+        port = self._servers[0].server_address[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.bases = {name: self.url for name in names}
+        if own_hosts:
+            for index, name in enumerate(names):
+                address = f"127.0.{1 + index // 254}.{1 + index % 254}"
+                self._servers.append(_Server((address, port), _Handler))
+                self.bases[name] = f"http://{address}:{port}"
         self._pages: dict[str, _Page] = {}
         for res in self.manifest["resources"]:
+            base = self.bases.get(res["source"], self.url).encode("ascii")
             body = (root / res["file"]).read_bytes().replace(b"{base}", base)
             self._pages[res["path"]] = _Page(
                 kind=res["kind"], source=res["source"], content_type=res["content_type"], body=body,
                 etag=res["etag"], last_modified=res["last_modified"],
                 modified=parsedate_to_datetime(res["last_modified"]))
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="bench-portal", daemon=True)
+        self._threads = []
+        for server in self._servers:
+            server.portal = self
+            self._threads.append(threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="bench-portal",
+                daemon=True))
+
+    def configs(self) -> list[dict[str, Any]]:
+        """The `[[sources]]` entries, each source at its own base."""
+        return [SourceSpec(**spec).config(self.bases[spec["name"]])
+                for spec in self.manifest["sources"]]
 
     def start(self) -> BenchPortal:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
 
     def __enter__(self) -> BenchPortal:
         return self.start()
@@ -982,8 +1002,8 @@ class BenchPortal:
 
     def article_bodies(self) -> list[tuple[str, str, bytes]]:
         """(URL, Content-Type, bytes) of every article page, as served."""
-        return [(self.url + path, p.content_type, p.body) for path, p in self._pages.items()
-                if p.kind == "article"]
+        return [(self.bases.get(p.source, self.url) + path, p.content_type, p.body)
+                for path, p in self._pages.items() if p.kind == "article"]
 
     def hits(self) -> list[Hit]:
         with self._lock:
@@ -1113,7 +1133,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with BenchPortal(args.dir, args.port) as portal:
         print(f"serving {args.dir} at {portal.url} (Ctrl-C stops)")
-        for entry in source_configs(portal.manifest, portal.url)[:5]:
+        for entry in portal.configs()[:5]:
             print(" ", entry)
         with contextlib.suppress(KeyboardInterrupt):
             while True:
