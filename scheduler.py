@@ -149,8 +149,8 @@ class Daemon:
         for name in orphans & self.orphans:
             row = self.store.source(name)
             due = self.next_poll(self.sources[name], row, None, now) if row else now
-            logger.warning("[%s] no poll was planned (lost with Redis or a worker): planned again",
-                           name)
+            logger.warning("[%s] no poll was planned (its poll or its round's end was lost): "
+                           "planned again", name)
             self.at(name, max(due, now))
         self.orphans = orphans
 
@@ -237,10 +237,15 @@ class Daemon:
         from crawler.timing import RATE_WINDOW, Rhythm, jitter, poll_interval
 
         now = datetime.now(UTC)
-        row = self.store.source(name)
+        try:
+            row = self.store.source(name)
+            rhythm = self.store.rhythms(now - RATE_WINDOW, row.id).get(row.id) if row else None
+        except SQLAlchemyError as exc:  # the database is away: ask again soon
+            self.database_away(exc)
+            self.at(name, now + RETRY)
+            return
         if row is None:
             return
-        rhythm = self.store.rhythms(now - RATE_WINDOW, row.id).get(row.id)
         interval, reason = poll_interval(source, rhythm or Rhythm(), now,
                                          row.consecutive_failures, self.config.crawl.backoff_after)
         due = now + jitter(interval)

@@ -263,8 +263,12 @@ class ClusterRounds(Rounds):
     def _open(self, source: SourceConfig) -> Round | None:
         if not self.cluster.lease(f"source:{source.name}", self.owner, LEASE_SECONDS):
             return None  # another worker polls it now
-        source_id = self.store.source_id(source.name)
-        run_id, settled = self.store.begin_round(source_id)
+        try:
+            source_id = self.store.source_id(source.name)
+            run_id, settled = self.store.begin_round(source_id)
+        except Exception:
+            self.cluster.release(f"source:{source.name}", self.owner)
+            raise
         deadline = time.time() + self.limits.seconds
         self.cluster.open_round(run_id, {"source": source.name, "source_id": source_id,
                                          "deadline": deadline, "settled": settled,

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from crawler.config import parse_duration
 from crawler.health import TIMED_OUT, round_counts, round_error, round_status
 from crawler.ledger import Ledger, MemoryLedger
@@ -323,7 +325,14 @@ class Rounds:
     def _fill(self) -> None:
         while self.waiting and len(self.active) < self.parallel:
             source = self.waiting.popleft()
-            current = self._open(source)
+            try:
+                current = self._open(source)
+            except SQLAlchemyError as exc:  # the store is away: this poll is lost, not the service
+                logger.error("[%s] not polled: the database cannot be reached (%s)", source.name,
+                             str(exc).splitlines()[0][:200])
+                self.ended(RoundResult(source.name, "failed", 0, 0, 0, 0,
+                                       "not polled: the database cannot be reached"))
+                continue
             if current is None:
                 logger.warning("[%s] skipped: another newswatch process is crawling it", source.name)
                 self.ended(RoundResult(source.name, "busy", 0, 0, 0, 0,

@@ -181,12 +181,22 @@ class CrawlService:
             # Made only now: a LoopingCall imports the reactor, which must be Scrapy's choice.
             from twisted.internet.task import LoopingCall
 
-            loops.append(LoopingCall(call))
+            loops.append(LoopingCall(self._survive, call))
             loops[0].start(seconds, now=False)
 
         self.crawler.signals.connect(start, signal=signals.engine_started, weak=False)
         self.crawler.signals.connect(lambda **_: [loop.stop() for loop in loops if loop.running],
                                      signal=signals.engine_stopped, weak=False)
+
+    @staticmethod
+    def _survive(call: Callable[[], None]) -> None:
+        """Run a periodic task; a failure (the database away) is logged in one line and the task
+        runs again next time, where a LoopingCall would stop for good."""
+        try:
+            call()
+        except Exception as exc:
+            logger.error("%s failed (%s); tried again later", getattr(call, "__name__", "a task"),
+                         str(exc).splitlines()[0][:200])
 
     def refresh_examples(self) -> None:
         """Readers labelled articles since the workers started: give them the new examples."""

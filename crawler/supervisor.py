@@ -82,7 +82,10 @@ class ServiceProcess:
                     self.active = set(event.get("active", []))
                 elif event.get("event") == "round":
                     self.active.discard(event.get("source", ""))
-            self.events(event)
+            try:
+                self.events(event)
+            except Exception:  # this thread must go on hearing heartbeats, whatever one event did
+                logger.exception("could not handle the crawl service's event %.100s", line)
 
     def poll(self, name: str) -> bool:
         """Hand the service a due poll; False when it cannot take it now (restarting)."""

@@ -92,18 +92,27 @@ class PostgresServer:
                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
         for attempt in range(3):  # another process may take the free port before the server does
             self.port = _free_port()
-            options = " ".join(f"-c {key}={value}" for key, value in
-                               {**_SETTINGS, "port": self.port,
-                                "unix_socket_directories": self.folder}.items())
             try:
-                self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-l",
-                          str(self.folder / "server.log"), "-o", options, "-w", "-t", "60", "start")
+                self.resume()
                 break
             except PostgresUnavailable:
                 if attempt == 2:
                     raise
         self._started = True
         return self
+
+    def resume(self) -> None:
+        """Start the server on its port (again, after `halt`)."""
+        options = " ".join(f"-c {key}={value}" for key, value in
+                           {**_SETTINGS, "port": self.port,
+                            "unix_socket_directories": self.folder}.items())
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-l",
+                  str(self.folder / "server.log"), "-o", options, "-w", "-t", "60", "start")
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data: an outage, until `resume`."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast", "-w",
+                  "stop")
 
     def stop(self) -> None:
         if self._started:

@@ -28,6 +28,7 @@ import pytest
 from tests import databases
 from tests.conftest import newswatch, write_config
 from tests.portal.server import Portal
+from tests.postgres import PostgresServer
 from tests.redis_server import RedisServer, redis_server
 
 FEEDS = [("kr", "/kr/rss.xml", "feed", "ko"), ("en", "/en/atom.xml", "feed", "en"),
@@ -231,6 +232,48 @@ def test_redis_away_for_a_minute_delays_polls_and_loses_none(
         assert _wait_for(rounds(2), 120), _logs([tmp_path / "all"])
         statuses = {r[2] for r in _runs(postgres_url)}
         assert statuses <= {"ok", "running"}, _runs(postgres_url)
+    finally:
+        codes = _stop([daemon])
+    assert codes == [0], _logs([tmp_path / "all"])
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for this test alone, since the test stops it."""
+    databases.postgres()  # skips (or in CI fails) here when no server can be had
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_postgres_away_for_a_while_delays_rounds_and_loses_nothing(
+    tmp_path: Path, fresh_portal: Portal, redis: RedisServer, own_postgres: PostgresServer
+) -> None:
+    url = own_postgres.create_database()
+    sources = [{"name": name, kind: fresh_portal.url_for(path), "every": "1m", "language": language}
+               for name, path, kind, language in FEEDS]
+    config = _config(tmp_path / "all", url, redis.url, sources,
+                     crawl={"round_timeout": "30s", "stop_grace_seconds": 3})
+    daemon = _start(config, "all")
+    try:
+        def rounds(at_least: int, status: str) -> Callable[[], bool]:
+            def enough() -> bool:
+                ended = [r for r in _runs(url) if r[2] == status]
+                return all(sum(r[0] == name for r in ended) >= at_least for name, *_ in FEEDS)
+            return enough
+
+        assert _wait_for(rounds(1, "ok"), 90), _logs([tmp_path / "all"])
+        stored = databases.rows(url, "SELECT COUNT(*) FROM articles")[0][0]
+        own_postgres.halt()
+        time.sleep(75)  # every source falls due while the database is away
+        assert daemon.poll() is None, f"the daemon died without its database\n{_logs([tmp_path / 'all'])}"
+        own_postgres.resume()
+        # Back: every source has a whole round after the outage, and nothing stored was lost.
+        assert _wait_for(rounds(2, "ok"), 150), _logs([tmp_path / "all"])
+        assert databases.rows(url, "SELECT COUNT(*) FROM articles")[0][0] == stored
+        assert "cannot be reached" in (tmp_path / "all" / "all.log").read_text()
     finally:
         codes = _stop([daemon])
     assert codes == [0], _logs([tmp_path / "all"])
