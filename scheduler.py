@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 import click
 
-import pipelines.output.commands  # noqa: F401  (registers the commands that read the store)
+# Imported for their effect: they register the commands that read the store, and `web`.
+import pipelines.output.commands
+import pipelines.output.web.command  # noqa: F401
 from crawler.cli import ConfigProblem, accept_config_after_commands, cli, load, open_store
 from crawler.config import Config, find_config, parse_duration
 
@@ -224,11 +226,13 @@ class Daemon:
 
     def send_digest(self) -> None:
         from pipelines.digest.daily import send_pending
+        from pipelines.digest.links import digest_links
         from pipelines.storage.health import attention
 
         try:
             results = send_pending(self.store, self.config.digest, base_dir=self.config.base_dir,
-                                   attention=attention(self.store, self.config))
+                                   attention=attention(self.store, self.config),
+                                   links=digest_links(self.config))
         except Exception:
             logger.exception("digest failed; it stays pending and is retried at the next run")
             return
@@ -261,7 +265,8 @@ SWEEP_SECONDS = 15.0
                    "digest (one active, others stand by), worker: a crawl service taking polls.")
 @click.pass_context
 def run(ctx: click.Context, role: str) -> None:
-    """Run the daemon: crawl each source on its interval, mail the digest daily."""
+    """Run the daemon: crawl each source on its interval, mail the digest daily (and serve the
+    web view when the config has a [web] section)."""
     config = load(ctx)
     if not config.sources:
         raise ConfigProblem("no [[sources]] in the config; add one (see `newswatch init`)")
@@ -270,7 +275,26 @@ def run(ctx: click.Context, role: str) -> None:
                                  "\"redis://host:6379/0\" in the config", param_hint="--role")
     store = open_store(config)
     store.sync_sources(config.sources)
-    Daemon(find_config(ctx.obj["config"]).resolve(), config, store, role).run()
+    served = _web_view(config) if role in ("all", "scheduler") else None
+    try:
+        Daemon(find_config(ctx.obj["config"]).resolve(), config, store, role).run()
+    finally:
+        if served is not None:
+            served.stop()
+
+
+def _web_view(config: Config) -> Any:
+    """With a [web] section, the web view runs in a thread beside the daemon (its own store)."""
+    if config.web is None:
+        return None
+    from pipelines.output.web.serve import WebProblem, prepare, serve_in_thread
+
+    try:
+        served = prepare(config, open_store(config))
+    except WebProblem as exc:
+        raise ConfigProblem(str(exc)) from None
+    serve_in_thread(served)
+    return served
 
 
 accept_config_after_commands(cli)
