@@ -59,12 +59,17 @@ class Daemon:
         self.name = worker_name()
         self.stopping = threading.Event()
         self.sources = {s.name: s for s in config.sources if s.enabled}
+        self.web: Any = None  # the web view's server ([web]), run in a thread of this process
 
     def run(self) -> None:
         from crawler.config import parse_size
 
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
+        if self.web is not None:
+            from pipelines.output.web.serve import serve_in_thread
+
+            serve_in_thread(self.web)
         if self.service:
             self.service.start()
         if self.clock:
@@ -88,6 +93,8 @@ class Daemon:
                 self.cluster.release("scheduler", self.name)
         if self.service:
             self.service.stop(crawl.stop_grace_seconds)
+        if self.web is not None:
+            self.web.stop()
         self.store.close()
         logger.info("newswatch %s stopped", "daemon" if self.role == "all" else self.role)
 
@@ -275,26 +282,22 @@ def run(ctx: click.Context, role: str) -> None:
                                  "\"redis://host:6379/0\" in the config", param_hint="--role")
     store = open_store(config)
     store.sync_sources(config.sources)
-    served = _web_view(config) if role in ("all", "scheduler") else None
-    try:
-        Daemon(find_config(ctx.obj["config"]).resolve(), config, store, role).run()
-    finally:
-        if served is not None:
-            served.stop()
+    daemon = Daemon(find_config(ctx.obj["config"]).resolve(), config, store, role)
+    daemon.web = _web_view(config) if role in ("all", "scheduler") else None
+    daemon.run()
 
 
 def _web_view(config: Config) -> Any:
-    """With a [web] section, the web view runs in a thread beside the daemon (its own store)."""
+    """With a [web] section, the web view's server (its own store), checked and bound before
+    the daemon starts: a refused address exits 2 at once, not after the first crawl."""
     if config.web is None:
         return None
-    from pipelines.output.web.serve import WebProblem, prepare, serve_in_thread
+    from pipelines.output.web.serve import WebProblem, prepare
 
     try:
-        served = prepare(config, open_store(config))
+        return prepare(config, open_store(config))
     except WebProblem as exc:
         raise ConfigProblem(str(exc)) from None
-    serve_in_thread(served)
-    return served
 
 
 accept_config_after_commands(cli)

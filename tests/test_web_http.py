@@ -140,3 +140,35 @@ def test_base_url_without_a_secret_exits_2_naming_it(site: Site) -> None:
                                  if k != "NEWSWATCH_WEB_SECRET"}, timeout=60)
     assert result.returncode == 2 and "NEWSWATCH_WEB_SECRET" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_daemon_serves_the_web_view_when_web_is_configured(tmp_path: Path,
+                                                               portal: Portal) -> None:
+    import signal
+    import time
+
+    from tests.conftest import write_config
+
+    port = free_port()
+    config = write_config(tmp_path, [{"name": "kr", "feed": portal.url_for("/kr/rss.xml"),
+                                      "language": "ko", "every": "1h"}],
+                          web={"port": port}, crawl={"stop_grace_seconds": 3})
+    daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "run"],
+                              stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=environment())
+    try:
+        deadline, answer = time.monotonic() + 60, None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/sources", timeout=2)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None and answer.status_code == 200, "the daemon serves no web view"
+        assert [row["name"] for row in answer.json()] == ["kr"]
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    assert daemon.returncode == 0, stderr
+    assert f"web view at http://127.0.0.1:{port}" in stderr

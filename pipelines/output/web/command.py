@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from crawler.cli import ConfigProblem, cli, load, open_store
@@ -25,5 +27,14 @@ def web(ctx: click.Context, host: str | None, port: int | None) -> None:
     except WebProblem as exc:
         raise ConfigProblem(str(exc)) from None
     click.echo(f"newswatch web view at {served.url} (Ctrl-C stops it)", err=True)
-    served.run()
-    store.close()
+    # uvicorn shuts down on SIGTERM, then raises it again for the handler it found: make that
+    # one a clean exit 0, as `run` does, rather than death by signal.
+    signal.signal(signal.SIGTERM, _stopped)
+    try:
+        served.run()
+    finally:
+        store.close()
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)

@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelines.output.web.security import PASSWORD_ENV, bind_problem
 
@@ -76,12 +76,28 @@ def prepare(config: Config, store: Store, host: str | None = None, port: int | N
     sock.listen(128)
     sock.set_inheritable(True)
     bound = sock.getsockname()[1]
-    app = build_app(config, store, link_secret=secret, password=password)
+    app = OneLineErrors(build_app(config, store, link_secret=secret, password=password))
     server = uvicorn.Server(uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", server_header=False,
         proxy_headers=trust_proxy, forwarded_allow_ips="*" if trust_proxy else None))
     shown = f"[{host}]" if ":" in host else host
     return Served(f"http://{shown}:{bound}", server, sock)
+
+
+@dataclass(frozen=True)
+class OneLineErrors:
+    """A failing request is one log line (its traceback with -v), not uvicorn's traceback: the
+    reader already got a 500 page from Starlette, which re-raises so that a server can log it."""
+
+    app: Any
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+            logger.error("%s %s failed: %s: %s", scope.get("method", ""), scope.get("path", ""),
+                         type(exc).__name__, exc, exc_info=verbose)
 
 
 def serve_in_thread(served: Served) -> threading.Thread:
