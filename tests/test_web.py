@@ -28,6 +28,9 @@ from pipelines.output.web.security import CSP, bind_problem
 from pipelines.storage.queries import story_matches
 from pipelines.storage.store import Store
 
+# The routes read and label through the store: they must hold on PostgreSQL too (tests/databases.py).
+pytestmark = pytest.mark.postgres
+
 TOPIC = "ai-research-policy"
 SECRET = b"unit-test-secret"
 _serial = itertools.count(1)
@@ -283,3 +286,37 @@ def test_a_bad_web_section_names_the_field_and_the_fix() -> None:
         parse_config({"web": {"base_url": "javascript:x"}})
     with pytest.raises(ConfigError, match=r"web\.port"):
         parse_config({"web": {"port": 70000}})
+
+
+def _row_counts(store: Store) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from pipelines.storage.models import Base
+
+    with store.session() as session:
+        return {table.name: session.scalar(select(func.count()).select_from(table)) or 0
+                for table in Base.metadata.sorted_tables}
+
+
+def test_reading_and_explaining_write_nothing(client: TestClient, store: Store) -> None:
+    article = add(store, "AI budget rises")
+    before = _row_counts(store)
+    for path in ("/matches?search=budget", f"/articles/{article}", "/sources", "/digests",
+                 f"/explain?id={article}", "/api/matches", f"/api/articles/{article}",
+                 "/api/sources", f"/topics/{TOPIC}.atom"):
+        assert client.get(path).status_code == 200, path
+    page = client.get("/explain").text
+    explained = client.post("/explain", data={
+        "csrf": csrf_of(page), "text": "Government sets AI research budget\nThe ministry of science "
+                                       "announced a national AI research programme and budget."})
+    assert explained.status_code == 200 and 'id="result"' in explained.text
+    assert "<mark>" in explained.text and TOPIC in explained.text
+    assert _row_counts(store) == before, "only a reader's verdict may write"
+
+
+def test_explain_fetches_only_web_addresses(client: TestClient) -> None:
+    page = client.get("/explain").text
+    for target in ("/etc/passwd", "file:///etc/passwd", "ftp://example.org/x"):
+        refused = client.post("/explain", data={"csrf": csrf_of(page), "url": target})
+        assert refused.status_code == 400 and "not an http(s) URL" in refused.text, target
+        assert "root:" not in refused.text
