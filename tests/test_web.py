@@ -142,6 +142,20 @@ def test_judging_needs_the_csrf_token_and_calls_the_label_code(client: TestClien
         assert story_matches(session) == [], "an irrelevant label must remove the match"
 
 
+def test_judging_from_the_matches_page_returns_there_and_says_what_changed(
+        client: TestClient, store: Store) -> None:
+    article = add(store, "AI budget", score=0.75)
+    here = "/matches?since=30d&judged=x&before=9"
+    page = client.get(here).text
+    response = client.post(f"/articles/{article}/label", data={
+        "csrf": csrf_of(page), "topic": TOPIC, "verdict": "irrelevant", "next": here})
+    assert response.url.path == "/matches" and response.url.params["since"] == "30d"
+    assert response.url.params.get_list("before") == ["0.75"]
+    assert f"#{article}</a> labelled not relevant for {TOPIC}: match score 0.75 → no longer a match" \
+        in response.text
+    assert 'class="row' not in response.text
+
+
 def test_a_redirect_after_a_form_never_leaves_the_site(client: TestClient, store: Store) -> None:
     page = client.get("/matches").text
     for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 PAGE_ROWS = 50  # as the CLI's table
 SEEN_COOKIE = "nw_seen"  # when the reader last marked everything read (epoch seconds)
 VERDICTS = ("relevant", "irrelevant")
+_JUDGED = ("judged", "judged_id", "verdict", "before", "after")
 
 
 def _seen_until(request: Request) -> datetime | None:
@@ -62,9 +64,18 @@ def matches_page(request: Request) -> Response:
         prev_link=f"?{query(**keep, page=page_no - 1)}" if page_no > 1 else None,
         next_link=f"?{query(**keep, page=page_no + 1)}" if page_no < last else None,
         here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        judged=_judged(request, web),
         slow_search=(f"“{asked.search}” is shorter than {MIN_INDEXED} characters"
                      if asked.search and len(asked.search) < MIN_INDEXED else
                      "this database has no search index") if slow else None)
+
+
+def _judged(request: Request, web: Web) -> dict[str, str] | None:
+    """What the reader's last click did, from the redirect's query (shown once, escaped)."""
+    said = {k: request.query_params.get(k, "") for k in _JUDGED}
+    if said["judged"] not in web.topic_names or said["verdict"] not in VERDICTS:
+        return None
+    return said
 
 
 async def mark_read(request: Request) -> Response:
@@ -119,9 +130,12 @@ async def judge(request: Request) -> Response:
     except LookupError as exc:
         return web.refuse(request, 404, "No such article", str(exc))
     back = local_path(form.get("next"), f"/articles/{article_id}")
-    if back.startswith(f"/articles/{article_id}"):
-        back = f"/articles/{article_id}?" + query(judged=topic, before=before, after=after)
-    return RedirectResponse(back, status_code=303)
+    path, _, old = back.partition("?")
+    # Back where the reader clicked, saying what changed (a previous verdict's note replaced).
+    kept = [(k, v) for k, v in parse_qsl(old) if k not in _JUDGED]
+    said = {"judged": topic, "judged_id": article_id, "verdict": verdict, "before": before,
+            "after": after}
+    return RedirectResponse(f"{path}?{urlencode(kept + list(said.items()))}", status_code=303)
 
 
 def label_article(web: Web, article_id: int, topic: str, relevant: bool | None) -> tuple[str, str]:
