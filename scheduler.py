@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-import pipelines.output.commands  # noqa: F401  (registers the commands that read the store)
+# Imported for their effect: they register the commands that read the store, and `web`.
+import pipelines.output.commands
+import pipelines.output.web.command  # noqa: F401
 from crawler.cli import ConfigProblem, accept_config_after_commands, cli, load, open_store
 from crawler.config import Config, find_config, parse_duration
 
@@ -62,12 +64,17 @@ class Daemon:
         self.orphans: set[str] = set()
         self.noted: float | None = None  # the Redis outage `sources` was told of
         self.complained = 0.0  # when the daemon last said the database is away
+        self.web: Any = None  # the web view's server ([web]), run in a thread of this process
 
     def run(self) -> None:
         from crawler.config import parse_size
 
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
+        if self.web is not None:
+            from pipelines.output.web.serve import serve_in_thread
+
+            serve_in_thread(self.web)
         if self.service:
             self.service.start()
         if self.clock:
@@ -94,6 +101,8 @@ class Daemon:
                 self.cluster.release("scheduler", self.name)
         if self.service:
             self.service.stop(crawl.stop_grace_seconds)
+        if self.web is not None:
+            self.web.stop()
         self.store.close()
         logger.info("newswatch %s stopped", "daemon" if self.role == "all" else self.role)
 
@@ -277,11 +286,13 @@ class Daemon:
 
     def send_digest(self) -> None:
         from pipelines.digest.daily import send_pending
+        from pipelines.digest.links import digest_links
         from pipelines.storage.health import attention
 
         try:
             results = send_pending(self.store, self.config.digest, base_dir=self.config.base_dir,
-                                   attention=attention(self.store, self.config))
+                                   attention=attention(self.store, self.config),
+                                   links=digest_links(self.config))
         except Exception:
             logger.exception("digest failed; it stays pending and is retried at the next run")
             return
@@ -314,7 +325,8 @@ SWEEP_SECONDS = 15.0
                    "digest (one active, others stand by), worker: a crawl service taking polls.")
 @click.pass_context
 def run(ctx: click.Context, role: str) -> None:
-    """Run the daemon: crawl each source on its interval, mail the digest daily."""
+    """Run the daemon: crawl each source on its interval, mail the digest daily (and serve the
+    web view when the config has a [web] section)."""
     config = load(ctx)
     if not config.sources:
         raise ConfigProblem("no [[sources]] in the config; add one (see `newswatch init`)")
@@ -323,7 +335,22 @@ def run(ctx: click.Context, role: str) -> None:
                                  "\"redis://host:6379/0\" in the config", param_hint="--role")
     store = open_store(config)
     store.sync_sources(config.sources)
-    Daemon(find_config(ctx.obj["config"]).resolve(), config, store, role).run()
+    daemon = Daemon(find_config(ctx.obj["config"]).resolve(), config, store, role)
+    daemon.web = _web_view(config) if role in ("all", "scheduler") else None
+    daemon.run()
+
+
+def _web_view(config: Config) -> Any:
+    """With a [web] section, the web view's server (its own store), checked and bound before
+    the daemon starts: a refused address exits 2 at once, not after the first crawl."""
+    if config.web is None:
+        return None
+    from pipelines.output.web.serve import WebProblem, prepare
+
+    try:
+        return prepare(config, open_store(config))
+    except WebProblem as exc:
+        raise ConfigProblem(str(exc)) from None
 
 
 accept_config_after_commands(cli)

@@ -297,6 +297,30 @@ class ClusterConfig(_Model):
         return value
 
 
+class WebConfig(_Model):
+    """The web view (pipelines/output/web): where it listens, and where digests point readers."""
+
+    # Where digest items link to; None: the digest carries no web links.
+    base_url: str | None = None
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8080, ge=0, le=65535)
+    # A reverse proxy in front authenticates every request: the web view then asks no password.
+    trust_proxy_auth: bool = False
+    # How long a digest's signed "not relevant" link works.
+    link_days: int = Field(30, ge=1, le=365)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL; write the address readers open, "
+                             'e.g. base_url = "https://news.example.org"')
+        return value.strip().rstrip("/")
+
+
 class Config(_Model):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
@@ -305,6 +329,7 @@ class Config(_Model):
     digest: DigestConfig = Field(default_factory=DigestConfig)
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
     cluster: ClusterConfig | None = None
+    web: WebConfig | None = None
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("topics")

@@ -29,7 +29,8 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         args = getattr(inner, "__args__", ())
         nested = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else next(
             (a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        listed = getattr(inner, "__origin__", None) is list  # sources[].name; cluster.redis
+        # A list of tables is `key[].field`; an optional table (`X | None`) is `key.field`.
+        listed = getattr(inner, "__origin__", None) is list
         keys += _keys(nested, f"{key}[]." if listed else f"{key}.") if nested else [key]
     return keys
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from crawler.config import DigestConfig
+    from pipelines.digest.links import DigestLinks
     from pipelines.storage.store import Store
 
 __all__ = [
@@ -65,7 +66,7 @@ class SendResult:
 
 def preview_digest(
     store: Store, config: DigestConfig, *, now: datetime | None = None,
-    attention: Sequence[str] = (),
+    attention: Sequence[str] = (), links: DigestLinks | None = None,
 ) -> DigestContent:
     """The next digest as it would be sent, marking nothing.
 
@@ -76,11 +77,12 @@ def preview_digest(
     with store.session() as session:
         waiting = _unsent_ids(session)
         if waiting:
-            return _content(session, session.get_one(Digest, waiting[0]), config, attention)
+            return _content(session, session.get_one(Digest, waiting[0]), config, attention,
+                            links)
         chosen, waiting = _choose(session, config)
         return render_digest(chosen, day=_day(now, config), attention=list(attention),
                              tz=ZoneInfo(config.timezone), empty_ok=True, waiting=waiting,
-                             subject_prefix=config.subject_prefix)
+                             subject_prefix=config.subject_prefix, links=links)
 
 
 def prepare_digest(
@@ -109,19 +111,22 @@ def send_pending(
     backoff: float = 1.0,
     now: datetime | None = None,
     attention: Sequence[str] = (),
+    links: DigestLinks | None = None,
 ) -> list[SendResult]:
     """Send every unsent digest (oldest first), then record and send today's, if any.
 
     Each digest gets up to `attempts` tries in this call, `backoff`, 2×`backoff`, … seconds apart.
     A new digest is recorded only when every older one went out, so one outage never turns
-    into a pile of digests; its stories simply wait in the next one.
+    into a pile of digests; its stories simply wait in the next one. `links` puts the web
+    view's links into each item (crawler config `web.base_url`).
     """
     now = now or datetime.now(UTC)
     password = os.environ.get(PASSWORD_ENV) or None
     with store.session() as session:
         ids = _unsent_ids(session)
     results = [_send(store, config, digest_id, base_dir=base_dir, attempts=attempts,
-                     backoff=backoff, now=now, attention=attention, password=password)
+                     backoff=backoff, now=now, attention=attention, password=password,
+                     links=links)
                for digest_id in ids]
     if all(result.status == "sent" for result in results):
         # After a backlog went out, an empty "nothing new" mail would only be noise.
@@ -129,7 +134,7 @@ def send_pending(
         if new is not None:
             results.append(_send(store, config, new, base_dir=base_dir, attempts=attempts,
                                  backoff=backoff, now=now, attention=attention,
-                                 password=password))
+                                 password=password, links=links))
     return results
 
 
@@ -196,14 +201,14 @@ def _message_id(sender: str, day: date) -> str:
 
 
 def _content(session: Session, digest: Digest, config: DigestConfig,
-             attention: Sequence[str]) -> DigestContent:
+             attention: Sequence[str], links: DigestLinks | None = None) -> DigestContent:
     """Render a recorded digest again from its items (the rows keep no body)."""
     # Each item as its story's best article now: a better copy stored since shows instead.
     items = story_matches(session, Filters(digest_id=digest.id))
     waiting = count_stories(session, Filters(undigested=True))
     return render_digest(items, day=date.fromisoformat(digest.period), attention=list(attention),
                          tz=ZoneInfo(config.timezone), empty_ok=True, waiting=waiting,
-                         subject_prefix=config.subject_prefix)
+                         subject_prefix=config.subject_prefix, links=links)
 
 
 # -- sending ----------------------------------------------------------------------------------
@@ -211,7 +216,7 @@ def _content(session: Session, digest: Digest, config: DigestConfig,
 
 def _send(store: Store, config: DigestConfig, digest_id: int, *, base_dir: Path, attempts: int,
           backoff: float, now: datetime, attention: Sequence[str],
-          password: str | None) -> SendResult:
+          password: str | None, links: DigestLinks | None = None) -> SendResult:
     outbox = _path(config.outbox, base_dir)
     cafile = str(_path(config.smtp_cafile, base_dir)) if config.smtp_cafile else None
     tries = max(1, attempts)
@@ -220,7 +225,7 @@ def _send(store: Store, config: DigestConfig, digest_id: int, *, base_dir: Path,
             digest = session.get_one(Digest, digest_id)
             if digest.status == "sent":  # another process got there first
                 return _result(digest, digest.subject or "", 0)
-            content = _content(session, digest, config, attention)
+            content = _content(session, digest, config, attention, links)
             # On record before the network call: a crash mid-send still counts the attempt.
             digest.attempts += 1
             digest.status = "pending"
@@ -245,6 +250,8 @@ def _send(store: Store, config: DigestConfig, digest_id: int, *, base_dir: Path,
         with store.session() as session:
             digest = session.get_one(Digest, digest_id)
             digest.status, digest.sent_at, digest.error = "sent", datetime.now(UTC), None
+            # What the reader got, for the web view's archive (it is not rendered again later).
+            digest.html, digest.text = content.html, content.text
         logger.info("digest %d (%d articles) sent to %s", digest_id, content.count, where)
         return _result(digest, content.subject, content.count, where)
     raise RuntimeError("unreachable: the last attempt always returns")

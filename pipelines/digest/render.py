@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from pipelines.digest.links import DigestLinks
     from pipelines.storage.queries import StoryMatch
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -59,19 +60,22 @@ def render_digest(
     empty_ok: bool,
     waiting: int = 0,
     subject_prefix: str = "[newswatch]",
+    links: DigestLinks | None = None,
 ) -> DigestContent:
     """Render the digest of `items` for `day`, grouped by topic, best first.
 
     `attention` lines (one per unhealthy source) become a footer; none means all sources are
     healthy. `waiting` counts matches held back for the next digest by `max_items`.
     With no items and `empty_ok` false this raises ValueError: an empty day sends nothing.
+    `links` (when web.base_url is set) gives each item its web page and a signed "not relevant"
+    link, in both parts.
     """
     if not items and not empty_ok:
         raise ValueError("no stories to render; pass empty_ok=True for the 'nothing new' mail")
     ordered = sorted(items, key=lambda r: (r.topic, -r.score, r.first_seen))
     topics = list(dict.fromkeys(r.topic for r in ordered))
     groups = [
-        {"topic": topic, "items": [_view(r, tz) for r in ordered if r.topic == topic]}
+        {"topic": topic, "items": [_view(r, tz, links) for r in ordered if r.topic == topic]}
         for topic in topics
     ]
     attention = [_clean(line) for line in attention if line.strip()]
@@ -139,7 +143,7 @@ def _and(words: list[str]) -> str:
     return " and ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def _view(row: StoryMatch, tz: ZoneInfo) -> dict[str, Any]:
+def _view(row: StoryMatch, tz: ZoneInfo, links: DigestLinks | None = None) -> dict[str, Any]:
     when = row.published or row.first_seen
     lead_lines = _two_lines(_clean(row.lead))
     also_in = []
@@ -160,6 +164,8 @@ def _view(row: StoryMatch, tz: ZoneInfo) -> dict[str, Any]:
         "why": why_matched(row.reasons),
         "also_in": also_in,
         "also_more": max(0, len(row.also_in) - ALSO_IN_COUNT),
+        "page": links.page(row.id) if links else None,
+        "not_relevant": links.not_relevant(row.id, row.topic) if links else None,
     }
 
 

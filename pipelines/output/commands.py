@@ -227,13 +227,15 @@ def label(ctx: click.Context, article_id: int, verdict: str, topic: str | None) 
 def digest(ctx: click.Context, mode: str, html_file: str | None) -> None:
     """Preview the next digest, or send it now."""
     from pipelines.digest.daily import preview_digest, send_pending
+    from pipelines.digest.links import digest_links
     from pipelines.storage.health import attention
 
     config = load(ctx)
     store = open_store(config)
     notes = attention(store, config)
+    links = digest_links(config)
     if mode == "preview":
-        content = preview_digest(store, config.digest, attention=notes)
+        content = preview_digest(store, config.digest, attention=notes, links=links)
         if content.count == 0 and not config.digest.send_empty and not notes:
             click.echo("nothing to send: no new matches since the last digest "
                        "(with digest.send_empty = true this mail would go out):\n")
@@ -243,7 +245,8 @@ def digest(ctx: click.Context, mode: str, html_file: str | None) -> None:
             click.echo(f"(HTML written to {html_file})", err=True)
         return
     try:
-        results = send_pending(store, config.digest, base_dir=config.base_dir, attention=notes)
+        results = send_pending(store, config.digest, base_dir=config.base_dir, attention=notes,
+                               links=links)
     except Exception as exc:
         raise click.ClickException(str(exc)) from None
     if not results:

@@ -119,3 +119,12 @@ def set_label(store: Store, article_id: int, topic: str, relevant: bool) -> None
             session.add(Label(article_id=article_id, topic=topic, relevant=relevant))
         else:
             label.relevant, label.created_at = relevant, utcnow()
+
+
+def clear_label(store: Store, article_id: int, topic: str) -> None:
+    """Forget a reader's verdict (the web view's "undo"): scoring alone decides again."""
+    with store.session() as session:
+        label = session.scalar(select(Label).where(Label.article_id == article_id,
+                                                   Label.topic == topic))
+        if label is not None:
+            session.delete(label)

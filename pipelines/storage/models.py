@@ -211,6 +211,10 @@ class Digest(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     recipients: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
+    # The parts the server accepted (migration 0005), for the web view's archive; deferred, so
+    # listing digests never reads the bodies.
+    html: Mapped[str | None] = mapped_column(Text, deferred=True)
+    text: Mapped[str | None] = mapped_column(Text, deferred=True)
 
 
 class DigestItem(Base):
