@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import click
 
 import crawler.sources_cli  # noqa: F401  (registers `sources add`, `test`, `remove`, `disable`)
-import pipelines.output.commands  # noqa: F401  (registers the commands that read the store)
+import pipelines.output.commands
+import pipelines.output.topics_cli  # noqa: F401  (registers `topics`, `topics test`, `topics add`)
 from crawler.cli import ConfigProblem, accept_config_after_commands, cli, load, open_store
 from crawler.config import Config, find_config, parse_duration
 
