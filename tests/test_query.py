@@ -196,9 +196,10 @@ def test_a_malformed_query_in_the_config_exits_2_with_the_position(tmp_path: Pat
 
 def test_explain_shows_query_reasons(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
+    sentence = "과학기술정보통신부는 인공지능 연구 예산을 늘린다고 밝혔다. "
     page.write_text("<html><head><title>정부, 인공지능 연구 지원</title></head><body><article>"
-                    "<h1>정부, 인공지능 연구 지원</h1><p>" + "과학기술정보통신부는 인공지능 연구 예산을 늘린다고 "
-                    "밝혔다. " * 8 + "</p></article></body></html>", encoding="utf-8")
+                    f"<h1>정부, 인공지능 연구 지원</h1><p>{sentence * 8}</p></article></body></html>",
+                    encoding="utf-8")
     config = tmp_path / "newswatch.toml"
     config.write_text(f'[[topics]]\nname = "ai-gov"\nquery = \'{EXAMPLE}\'\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "explain", str(page)], obj={})

@@ -90,7 +90,7 @@ def trial(session: Session, topic: Topic, since: datetime) -> Trial:
     examples = examples_by_topic(session).get(topic.name, [])
     labels = {row.article_id: row.relevant for row in session.scalars(
         select(Label).where(Label.topic == topic.name))}
-    names = dict(session.execute(select(Source.id, Source.name)).tuples().all())
+    names = dict(session.execute(select(Source.id, Source.name)).all())
     result = Trial(topic.name)
     last = 0
     while True:
@@ -156,7 +156,7 @@ def quality(session: Session, topics: Sequence[Topic], since: datetime, days: fl
     """One record per topic. A label agrees when the topic's score, with that label left out, was
     already on the reader's side; it overrules when the reader had to correct it."""
     counts = dict(session.execute(select(Match.topic, func.count()).where(Match.first_seen >= since)
-                                  .group_by(Match.topic)).tuples().all())
+                                  .group_by(Match.topic)).all())
     examples = examples_by_topic(session)
     by_topic: dict[str, list[Label]] = defaultdict(list)
     for label in session.scalars(select(Label)):
