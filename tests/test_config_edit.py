@@ -122,7 +122,7 @@ def test_topics_add_asks_first_and_a_no_writes_nothing(config: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    (["ai-gov", "--query", "(AI OR 정부"], 'expected ")" to close'),
+    (["ai-gov", "--query", "(AI OR 정부"], 'the "(" at position 1 is not closed'),
     (["ai-research-policy", "--query", "AI"], 'a topic named "ai-research-policy" exists'),
     (["bad name", "--query", "AI"], "write letters, digits"),
 ])

@@ -56,7 +56,7 @@ def test_lower_case_operators_are_words_and_quoted_operators_are_terms() -> None
 
 
 @pytest.mark.parametrize(("query", "position", "words"), [
-    ("(AI OR 정부", 10, 'expected ")" to close the "(" at position 1'),
+    ("(AI OR 정부", 10, 'the "(" at position 1 is not closed: expected ")"'),
     ("AI AND", 7, "the query ends where a term is expected"),
     ('AI "machine learning', 4, "a quoted phrase is not closed"),
     ("AI OR OR 정부", 7, "found the operator OR"),
@@ -189,7 +189,7 @@ def test_a_malformed_query_in_the_config_exits_2_with_the_position(tmp_path: Pat
     config.write_text('[[topics]]\nname = "broken"\nquery = "(AI OR 정부"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "matches"], obj={})
     assert result.exit_code == 2, result.output
-    assert 'topics[0] "broken": query: expected ")"' in result.output
+    assert 'topics[0] "broken": query: the "(" at position 1 is not closed' in result.output
     assert "at position 10" in result.output and "    (AI OR 정부\n" in result.output
     assert "Traceback" not in result.output
 

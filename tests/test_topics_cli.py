@@ -102,7 +102,7 @@ def test_since_limits_the_articles(crawled: Path) -> None:
     (["topics", "test"], "give a topic NAME or a draft --query"),
     (["topics", "test", "ai-gov", "--query", "AI"], "give a topic NAME or a draft --query"),
     (["topics", "test", "nope"], "no topic named 'nope'"),
-    (["topics", "test", "--query", "AI AND (정부"], 'expected ")" to close the "(" at position 8'),
+    (["topics", "test", "--query", "AI AND (정부"], 'the "(" at position 8 is not closed'),
     (["topics", "test", "ai-gov", "--since", "soon"], "'soon' is not a duration"),
     (["topics", "--since", "soon"], "'soon' is not a duration"),
 ])

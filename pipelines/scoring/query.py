@@ -216,7 +216,7 @@ class _Parser:
                 raise self.fail("empty parentheses")
             node = self.or_()
             if self.token.kind != "close":
-                raise self.fail(f'expected ")" to close the "(" at position {token.position + 1}')
+                raise self.fail(f'the "(" at position {token.position + 1} is not closed: expected ")"')
             self.take()
             return node
         if token.kind == "end":
