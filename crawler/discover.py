@@ -26,7 +26,7 @@ from crawler.config import SourceConfig
 from crawler.dry_round import DryRound
 from crawler.link_pattern import propose_links
 from crawler.polite_fetch import FetchRefused, PoliteFetcher
-from crawler.spiders.candidates import Candidate, site_domain
+from crawler.spiders.candidates import Candidate, site_domain, site_name
 from crawler.spiders.feed import read_feed
 from crawler.spiders.listing import read_listing
 from crawler.spiders.sitemap import read_sitemap
@@ -170,10 +170,7 @@ def discover(url: str, crawl: CrawlConfig, language: str | None = None) -> Disco
 
 def default_name(url: str) -> str:
     """A source name from the address: the site's name (`www.etnews.com` -> `etnews`), or the host."""
-    from crawler.spiders.candidates import _extract
-
-    parts = _extract(url)
-    return (parts.domain or urlsplit(url).hostname or "source").lower()
+    return site_name(url) if urlsplit(url).hostname else "source"
 
 
 def _folders(url: str) -> list[tuple[str, bool]]:

@@ -67,7 +67,7 @@ class PoliteFetcher:
     domains: list[str]
     max_requests: int = MAX_REQUESTS
     requested: list[str] = field(default_factory=list)  # every URL asked for, robots.txt included
-    _robots: dict[str, Protego | None] = field(default_factory=dict)
+    _robots: dict[str, Protego | None] = field(default_factory=dict, init=False, repr=False)
 
     # -- robots.txt ------------------------------------------------------------------------------
 

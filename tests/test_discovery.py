@@ -262,3 +262,12 @@ def test_added_entry_is_well_formed_toml(config: Path, fresh_portal: Portal) -> 
     run(config, "sources", "add", fresh_portal.url_for("/discover/feeds/"), "--name", "bell", "--yes")
     data = tomllib.loads(config.read_text(encoding="utf-8"))
     assert data["sources"][-1] == {"name": "bell", "feed": fresh_portal.url_for("/discover/feeds/rss.xml")}
+
+
+def test_sources_test_follows_a_sitemap_index_as_a_round_does(config: Path, fresh_portal: Portal) -> None:
+    data = json.loads(run(config, "sources", "test", fresh_portal.url + "/", "--articles", "1",
+                          "--format", "json"))
+    assert data["kind"] == "sitemap"
+    assert paths(fresh_portal, data["index_urls"]) == ["/news/sitemap_index.xml", "/news/sitemap-news.xml"]
+    assert len(data["new"]) == 3 and len(data["articles"]) == 1
+    assert data["articles"][0]["chars"] > 0, "the sample article's text came out"

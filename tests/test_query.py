@@ -206,3 +206,12 @@ def test_explain_shows_query_reasons(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "ai-gov: MATCH" in result.output
     assert "query-1" in result.output and "query-2" in result.output
+
+
+def test_a_compiled_topic_dumps_and_loads_without_adding_its_groups_twice() -> None:
+    original = topic(EXAMPLE)
+    again = Topic(TopicConfig.model_validate(original.config.model_dump()))
+    assert set(again.config.terms) == {"query-1", "query-2", "query-not"}
+    assert original.query == EXAMPLE and again.query is None
+    title = "정부, 인공지능 연구 지원"
+    assert score(title, "", None, again).score == pytest.approx(score(title, "", None, original).score)

@@ -163,9 +163,8 @@ def quality(session: Session, topics: Sequence[Topic], since: datetime, days: fl
         by_topic[label.topic].append(label)
     records = []
     for topic in topics:
-        config = topic.config
-        kind = "query" if config.query and not (set(config.terms) - _query_groups(topic)) else (
-            "query + terms" if config.query else "terms")
+        kind = "query" if topic.query and not (set(topic.config.terms) - _query_groups(topic)) else (
+            "query + terms" if topic.query else "terms")
         record = Quality(topic.name, kind, topic.threshold, counts.get(topic.name, 0), days)
         for label in by_topic.get(topic.name, []):
             article = session.get(Article, label.article_id)

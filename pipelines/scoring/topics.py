@@ -277,6 +277,7 @@ class Topic:
         # clauses that a list of terms cannot say are checked as conditions when scoring.
         self.conditions: dict[str, Any] = {}
         self._terms: dict[str, GroupMatcher] = {}
+        self.query = config.query  # as written; `config` below holds the groups made from it
         if config.query:
             config, self.conditions = _with_query(config)
         self.config = config
@@ -317,7 +318,10 @@ def _with_query(config: TopicConfig) -> tuple[TopicConfig, dict[str, Any]]:
     if clash := sorted(set(compiled.groups) & set(config.terms)):
         raise ValueError(f'topic "{config.name}": terms.{clash[0]}: the name is taken by the query\'s '
                          "own groups; rename the group")
-    return config.model_copy(update={"terms": {**config.terms, **compiled.groups}}), compiled.conditions
+    # `query` is left out of the copy: its groups are in `terms` now, and a copy made from a dump
+    # of this config (evaluate --without) must not add them twice.
+    expanded = config.model_copy(update={"terms": {**config.terms, **compiled.groups}, "query": None})
+    return expanded, compiled.conditions
 
 
 def split_variants(entry: str) -> list[str]:
