@@ -73,22 +73,29 @@ def _candidate_selectors(anchor: Selector) -> list[str]:
 def propose_links(response: TextResponse, domains: list[str]) -> LinkSelector | None:
     """The best `links` selector for the page, or None when nothing repeats like a list of articles."""
     page = canonical_url(response.url)
-    candidates: set[str] = set()
+    distance: dict[str, int] = {}  # how far from the link the class is: on equal scores, nearer wins
     for anchor in response.css("a[href]"):
         if _cells(" ".join(anchor.css("::text").getall()).strip()) >= HEADLINE_CELLS:
-            candidates.update(_candidate_selectors(anchor))
-    best: LinkSelector | None = None
-    for selector in sorted(candidates):
+            for rank, selector in enumerate(_candidate_selectors(anchor)):
+                distance[selector] = min(rank, distance.get(selector, rank))
+    best: tuple[float, int, str] | None = None
+    found: dict[str, LinkSelector] = {}
+    for selector in sorted(distance):
         scored = _score(response, selector, domains, page)
-        if scored and (best is None or scored.score > best.score):
-            best = scored
-    return best
+        if scored is None:
+            continue
+        found[selector] = scored
+        key = (round(scored.score, 6), -distance[selector], selector)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return found[best[2]] if best else None
 
 
 def _score(response: TextResponse, selector: str, domains: list[str], page: str) -> LinkSelector | None:
     links: dict[str, None] = {}
     headlines = 0
     beside = 0
+    containers: set[str] = set()
     for anchor in response.css(selector):
         href = (anchor.attrib.get("href") or "").strip()
         url = response.urljoin(href) if href else ""
@@ -99,20 +106,29 @@ def _score(response: TextResponse, selector: str, domains: list[str], page: str)
         links[canonical_url(url)] = None
         text = " ".join(anchor.css("::text").getall()).strip()
         headlines += _cells(text) >= HEADLINE_CELLS
-        beside += _text_beside(anchor, text)
+        chars, container = _block(anchor, text)
+        beside += chars
+        containers.add(container)
     if headlines < MIN_LINKS:
         return None
     shapes = Counter(_shape(url) for url in links)
     purity = shapes.most_common(1)[0][1] / len(links)
     share = headlines / len(links)
     context = min(beside / len(links) / 80, 2.0)
-    return LinkSelector(selector, list(links), headlines * purity * share * (1 + context))
+    # One list is one container; a class shared by several boxes (rankings, opinion, regions)
+    # spreads over as many, and is less likely the list the page is about.
+    return LinkSelector(selector, list(links),
+                        headlines * purity * share * (1 + context) / max(len(containers), 1))
 
 
-def _text_beside(anchor: Selector, own: str) -> int:
-    """Characters of text in the link's block besides its own (a summary, a date, a byline)."""
+def _block(anchor: Selector, own: str) -> tuple[int, str]:
+    """(characters of text in the link's block besides its own: a summary, a date, a byline;
+    an identity of the element holding the block), the block being its nearest item or row."""
     block = anchor.xpath("ancestor::*[self::li or self::article or self::div or self::tr][1]")
+    node = block[0].root if block else anchor.root
+    holder = node.getparent() if node.getparent() is not None else node
+    where = node.getroottree().getpath(holder)
     if not block:
-        return 0
+        return 0, where
     text = " ".join(block[0].css("::text").getall())
-    return max(len(" ".join(text.split())) - len(own), 0)
+    return max(len(" ".join(text.split())) - len(own), 0), where

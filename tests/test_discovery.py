@@ -271,3 +271,12 @@ def test_sources_test_follows_a_sitemap_index_as_a_round_does(config: Path, fres
     assert paths(fresh_portal, data["index_urls"]) == ["/news/sitemap_index.xml", "/news/sitemap-news.xml"]
     assert len(data["new"]) == 3 and len(data["articles"]) == 1
     assert data["articles"][0]["chars"] > 0, "the sample article's text came out"
+
+
+def test_the_selector_is_the_main_list_not_the_menu_or_the_most_read_box(fresh_portal: Portal) -> None:
+    from crawler.link_pattern import propose_links
+
+    page = PoliteFetcher(CRAWL, ["127.0.0.1"]).get(fresh_portal.url_for("/en/")).response()
+    proposed = propose_links(page, ["127.0.0.1"])  # type: ignore[arg-type]
+    assert proposed is not None and proposed.selector == "a.teaser-link"
+    assert len(proposed.links) == 4
