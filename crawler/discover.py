@@ -130,7 +130,9 @@ def discover(url: str, crawl: CrawlConfig, language: str | None = None) -> Disco
         "index.html", "index.htm", "index.php")
     response = page.response()
     found: dict[str, tuple[str, bool]] = {}  # url -> (found_by, site_wide)
-    itself = _read(page, PAGE_ITSELF, False, language)
+    itself = _read(page, PAGE_ITSELF, False, language, crawl.max_page_bytes)
+    if isinstance(itself, str):
+        raise DiscoveryError(f"{page.url}: {itself}")
     page_links: set[str] = set()
     if itself is None and isinstance(response, TextResponse):
         page_links = _page_links(response, fetcher.domains)
@@ -221,9 +223,9 @@ def _try(fetcher: PoliteFetcher, url: str, found_by: str, site_wide: bool,
         return None, str(exc)
     if fetched.status != 200:
         return None, f"HTTP {fetched.status}"
-    proposal = _read(fetched, found_by, site_wide, language)
-    if proposal is None:
-        return None, "neither a feed nor a sitemap"
+    proposal = _read(fetched, found_by, site_wide, language, fetcher.crawl.max_page_bytes)
+    if not isinstance(proposal, Proposal):
+        return None, proposal or "neither a feed nor a sitemap"
     if proposal.kind == "sitemap" and not proposal.items:
         _follow_index(fetcher, fetched, proposal, language)
     if not proposal.items:
@@ -241,16 +243,20 @@ def _sniff(fetched: Fetched) -> str | None:
     return None
 
 
-def _read(fetched: Fetched, found_by: str, site_wide: bool, language: str | None) -> Proposal | None:
-    """The response read by the crawl's own reader for its kind; None when it is neither kind."""
+def _read(fetched: Fetched, found_by: str, site_wide: bool, language: str | None,
+          max_bytes: int) -> Proposal | str | None:
+    """The response read by the crawl's own reader for its kind; None when it is neither kind,
+    and the reader's words when it is one but cannot be read (a broken feed, a gzip bomb).
+
+    `max_bytes` bounds a gzipped sitemap's expansion as in a crawl (crawl.max_page_bytes)."""
     kind = _sniff(fetched)
     if kind is None:
         return None
     source = SourceConfig(name="candidate", language=language, **{kind: fetched.url})
-    current = DryRound(source)
+    current = DryRound(source, max_page_bytes=max_bytes)
     page = (read_feed if kind == "feed" else read_sitemap)(fetched.response(), current)
     if page.broken:
-        return None
+        return page.broken
     # Not vouched for by the channel link, as a crawl would: ranked by links on the site itself.
     proposal = Proposal(kind, fetched.url, found_by, site_wide=site_wide)
     proposal.news_sitemap = kind == "sitemap" and b"sitemap-news" in fetched.body[:3000]
@@ -277,8 +283,8 @@ def _follow_index(fetcher: PoliteFetcher, fetched: Fetched, proposal: Proposal,
             continue
         if child.status != 200:
             continue
-        read = _read(child, proposal.found_by, proposal.site_wide, language)
-        if read is not None:
+        read = _read(child, proposal.found_by, proposal.site_wide, language, fetcher.crawl.max_page_bytes)
+        if isinstance(read, Proposal):
             proposal.items, proposal.offsite = read.items, read.offsite
             proposal.news_sitemap = read.news_sitemap
 

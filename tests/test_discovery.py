@@ -280,3 +280,17 @@ def test_the_selector_is_the_main_list_not_the_menu_or_the_most_read_box(fresh_p
     proposed = propose_links(page, ["127.0.0.1"])  # type: ignore[arg-type]
     assert proposed is not None and proposed.selector == "a.teaser-link"
     assert len(proposed.links) == 4
+
+
+def test_a_sitemap_that_expands_past_the_page_limit_is_refused_in_the_reader_s_words(
+        fresh_portal: Portal) -> None:
+    import gzip
+
+    bomb = gzip.compress(b'<?xml version="1.0"?><urlset>' + b" " * 300_000 + b"</urlset>")
+    fresh_portal.serve("/discover/bomb/sitemap.xml.gz", bomb, content_type="application/x-gzip")
+    fresh_portal.serve("/discover/bomb/", '<html><head><link rel="alternate" type="application/xml" '
+                       'href="/discover/bomb/sitemap.xml.gz"></head><body></body></html>')
+    found = discover(fresh_portal.url_for("/discover/bomb/"),
+                     CrawlConfig(timeout=3, max_page_bytes=100_000))
+    why = {r.url.removeprefix(fresh_portal.url): r.why for r in found.rejected}
+    assert "expands past crawl.max_page_bytes" in why["/discover/bomb/sitemap.xml.gz"]
