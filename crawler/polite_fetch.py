@@ -4,7 +4,8 @@ A discovery fetch is still a fetch from a site that may be hostile, so it keeps 
 (crawler/settings.py): only http(s), robots.txt obeyed for the newswatch agent (read with Protego,
 Scrapy's parser), `crawl.timeout` per request and for the whole body (a server that drips bytes
 is cut off), at most `crawl.max_page_bytes`, at most five redirects, each one checked again
-(scheme, site, robots.txt), the configured User-Agent, and a cap on requests per command.
+(scheme, site, robots.txt), the configured User-Agent, `crawl.download_delay` between requests,
+and a cap on requests per command.
 Synchronous urllib rather than a Scrapy engine: a command makes a dozen requests, one after the
 other, and shows each; starting the reactor for that would cost more than the fetches.
 """
@@ -68,6 +69,7 @@ class PoliteFetcher:
     max_requests: int = MAX_REQUESTS
     requested: list[str] = field(default_factory=list)  # every URL asked for, robots.txt included
     _robots: dict[str, Protego | None] = field(default_factory=dict, init=False, repr=False)
+    _last: float | None = field(default=None, init=False, repr=False)
 
     # -- robots.txt ------------------------------------------------------------------------------
 
@@ -139,6 +141,7 @@ class PoliteFetcher:
         opener = urllib.request.build_opener(_Redirects)
         request = urllib.request.Request(url, headers={"User-Agent": self.crawl.user_agent,
                                                        "Accept-Encoding": "identity"})
+        self._wait_turn()
         self.requested.append(url)
         deadline = time.monotonic() + self.crawl.timeout
         try:
@@ -152,6 +155,13 @@ class PoliteFetcher:
             raise FetchRefused(f"{url}: could not fetch ({exc.reason})") from None
         except (TimeoutError, OSError) as exc:
             raise FetchRefused(f"{url}: could not fetch ({exc})") from None
+
+    def _wait_turn(self) -> None:
+        """`crawl.download_delay` between two requests, as a crawl spaces its requests to a site
+        (every request here goes to the one site)."""
+        if self._last is not None:
+            time.sleep(max(0.0, self.crawl.download_delay - (time.monotonic() - self._last)))
+        self._last = time.monotonic()
 
     def _read(self, answer: Any, url: str, deadline: float) -> bytes:
         limit = self.crawl.max_page_bytes

@@ -3,6 +3,7 @@ without storing anything (crawler/source_check.py, `sources test`), against the 
 
 from __future__ import annotations
 
+import itertools
 import json
 import tomllib
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_a_feed_address_is_its_own_proposal(fresh_portal: Portal) -> None:
 
 
 def test_discovery_fetches_are_bounded_and_robots_aware(fresh_portal: Portal) -> None:
-    fetcher = PoliteFetcher(CrawlConfig(timeout=3, max_page_bytes=100_000), ["127.0.0.1"])
+    fetcher = PoliteFetcher(CrawlConfig(timeout=3, download_delay=0, max_page_bytes=100_000), ["127.0.0.1"])
     with pytest.raises(FetchRefused, match="forbids newswatch"):
         fetcher.get(fresh_portal.url_for("/private/kr/article/9001"))
     with pytest.raises(FetchRefused, match=r"more than crawl.max_page_bytes \(100000"):
@@ -108,7 +109,8 @@ def test_discovery_fetches_are_bounded_and_robots_aware(fresh_portal: Portal) ->
     assert fresh_portal.count("/private/") == 0
     fresh_portal.set_state(slow_delay=5)
     with pytest.raises(FetchRefused, match="could not fetch"):
-        PoliteFetcher(CrawlConfig(timeout=0.5), ["127.0.0.1"]).get(fresh_portal.url_for("/fault/slow.xml"))
+        slow = PoliteFetcher(CrawlConfig(timeout=0.5, download_delay=0), ["127.0.0.1"])
+        slow.get(fresh_portal.url_for("/fault/slow.xml"))
 
 
 def test_a_redirect_to_another_site_is_not_followed(fresh_portal: Portal) -> None:
@@ -291,6 +293,15 @@ def test_a_sitemap_that_expands_past_the_page_limit_is_refused_in_the_reader_s_w
     fresh_portal.serve("/discover/bomb/", '<html><head><link rel="alternate" type="application/xml" '
                        'href="/discover/bomb/sitemap.xml.gz"></head><body></body></html>')
     found = discover(fresh_portal.url_for("/discover/bomb/"),
-                     CrawlConfig(timeout=3, max_page_bytes=100_000))
+                     CrawlConfig(timeout=3, download_delay=0, max_page_bytes=100_000))
     why = {r.url.removeprefix(fresh_portal.url): r.why for r in found.rejected}
     assert "expands past crawl.max_page_bytes" in why["/discover/bomb/sitemap.xml.gz"]
+
+
+def test_requests_are_spaced_by_the_download_delay(fresh_portal: Portal) -> None:
+    fetcher = PoliteFetcher(CrawlConfig(timeout=3, download_delay=0.3), ["127.0.0.1"])
+    fetcher.get(fresh_portal.url_for("/kr/rss.xml"))
+    fetcher.get(fresh_portal.url_for("/en/atom.xml"))
+    times = [r.time for r in fresh_portal.requests()]
+    assert len(times) == 3  # robots.txt, then the two
+    assert all(later - earlier >= 0.29 for earlier, later in itertools.pairwise(times))
