@@ -305,3 +305,15 @@ def test_requests_are_spaced_by_the_download_delay(fresh_portal: Portal) -> None
     times = [r.time for r in fresh_portal.requests()]
     assert len(times) == 3  # robots.txt, then the two
     assert all(later - earlier >= 0.29 for earlier, later in itertools.pairwise(times))
+
+
+def test_text_from_the_site_is_escaped_when_shown(config: Path, fresh_portal: Portal) -> None:
+    fresh_portal.serve("/discover/evil/rss.xml", (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>'
+        "<item><title>Owned \x1b[2J\x1b]0;pwned\x07 title</title><link>{base}/kr/article/1001</link>"
+        "<pubDate>Tue, 28 May 2024 10:30:00 +0900</pubDate></item></channel></rss>"),
+        content_type="application/rss+xml")
+    output = run(config, "sources", "add", fresh_portal.url_for("/discover/evil/rss.xml"),
+                 "--name", "evil", input="n\n")
+    assert "\x1b" not in output and "\x07" not in output
+    assert "Owned \\x1b[2J\\x1b]0;pwned\\x07 title" in output

@@ -14,7 +14,6 @@ from pipelines.scoring.query import (
     NOT_SATURATION,
     NOT_WEIGHT,
     And,
-    Near,
     Node,
     Not,
     Or,
@@ -107,5 +106,3 @@ def _check_term(term: Term, query: str) -> None:
             raise QueryError(f"{term.text!r} has a capturing group: write (?:...) instead of (...)",
                              query, term.position)
 
-
-__all__ = ["QUERY_GROUP", "CompiledQuery", "Near", "query_groups"]
