@@ -15,8 +15,11 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-# Imported for their effect: they register the commands that read the store, and `web`.
+# Imported for their effect: they register the commands (`sources add` and the rest, the
+# commands that read the store, `topics`, `web`).
+import crawler.sources_cli
 import pipelines.output.commands
+import pipelines.output.topics_cli
 import pipelines.output.web.command  # noqa: F401
 from crawler.cli import ConfigProblem, accept_config_after_commands, cli, load, open_store
 from crawler.config import Config, find_config, parse_duration

@@ -79,6 +79,8 @@ def accept_config_after_commands(group: click.Group) -> None:
             ctx.obj["config"] = value
 
     for command in group.commands.values():
+        if isinstance(command, click.Group):
+            accept_config_after_commands(command)
         command.params.append(click.Option(
             ["--config"], type=click.Path(dir_okay=False), expose_value=False, is_eager=True,
             callback=remember, help="Config file (may also come before the command)."))
@@ -109,13 +111,19 @@ def crawl(ctx: click.Context, source_names: tuple[str, ...], fmt: str) -> None:
                                   "error"]))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @format_option(*ROWS)
 @click.pass_context
 def sources(ctx: click.Context, fmt: str) -> None:
-    """Each source's health: stored articles, last run and status, failure streak, last error."""
+    """Each source's health: stored articles, last run and status, failure streak, last error.
+
+    With a subcommand (add, test, remove, disable, enable): find, try and edit sources
+    (crawler/sources_cli.py).
+    """
     from pipelines.storage.health import source_rows
 
+    if ctx.invoked_subcommand is not None:
+        return
     config = load(ctx)
     store = open_store(config)
     store.sync_sources(config.sources)

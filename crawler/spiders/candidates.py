@@ -23,6 +23,12 @@ def bounded(value: str | None, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) else None
 
 
+def site_name(url: str) -> str:
+    """The site's own name (`www.etnews.com` -> `etnews`), or the host for IPs: a default source name."""
+    parts = _extract(url)
+    return (parts.domain or parts.fqdn or "source").lower()
+
+
 def site_domain(url: str) -> str:
     """The registrable domain (`rss.etnews.com` -> `etnews.com`), or the host for IPs."""
     parts = _extract(url)

@@ -297,8 +297,34 @@ def _evidence(doc: _Doc, topic: Topic) -> dict[str, list[_Hit]]:
     lead_end = doc.lead_end(topic.config.lead_sentences)
     matchers = topic.matchers(doc.language)
     matches = _Matches(doc, matchers)
-    return {m.name: _group_hits(doc, m, topic, lead_end, matches)
-            for m in matchers if m.group.mode != "context"}
+    evidence = {m.name: _group_hits(doc, m, topic, lead_end, matches)
+                for m in matchers if m.group.mode != "context"}
+    if topic.conditions:
+        _apply_conditions(doc, topic, evidence)
+    return evidence
+
+
+def _apply_conditions(doc: _Doc, topic: Topic, evidence: dict[str, list[_Hit]]) -> None:
+    """A query clause such as `A NEAR/5 B` counts its terms' matches only where it holds.
+
+    Its matches are kept, uncounted, so the reasons say which clause did not hold (scoring/query.py).
+    """
+    from pipelines.scoring.query import holds
+
+    found: dict[str, list[tuple[int, int]]] = {}
+
+    def find(text: str) -> list[tuple[int, int]]:
+        if text not in found:
+            found[text] = [(a, b) for a, b, _ in topic.term_matcher(text).find(doc.doc, doc.folded)]
+        return found[text]
+
+    for name, condition in topic.conditions.items():
+        hits = evidence.get(name)
+        if not hits or holds(condition, find, doc.doc):
+            continue
+        why = f"the query clause {topic.config.terms[name].description} does not hold in this article"
+        for hit in hits:
+            hit.counted, hit.effective, hit.context = False, 0.0, why
 
 
 def _contributions(topic: Topic, evidence: dict[str, list[_Hit]]) -> tuple[float, list[Reason]]:

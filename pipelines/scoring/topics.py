@@ -141,10 +141,21 @@ class TopicConfig(BaseModel):
     lead_sentences: int = Field(2, ge=0, le=10)
     locations: LocationWeights = Field(default_factory=LocationWeights)
     terms: dict[str, TermGroup] = Field(default_factory=dict)
+    query: str | None = Field(None, max_length=2000)
     examples: list[ExampleArticle] = Field(default_factory=list)
     example_weight: float = Field(4.0, ge=0, le=20)
     example_similarity: float = Field(0.3, ge=0, lt=1)
     example_neighbours: int = Field(3, ge=1, le=50)
+
+    @field_validator("query")
+    @classmethod
+    def _query_parses(cls, query: str | None) -> str | None:
+        """Parsed (and its terms compiled) here, so a typo is a config error with its position."""
+        if query is not None:
+            from pipelines.scoring.query_groups import query_groups
+
+            query_groups(query)
+        return query
 
     def problems(self) -> list[str]:
         """What stops this topic from scoring.
@@ -152,7 +163,8 @@ class TopicConfig(BaseModel):
         Checked on the merged topic, not on each entry: an override may name a group that only
         the built-in defines.
         """
-        found = [] if self.terms else ["terms: a topic needs at least one term group"]
+        found = [] if self.terms or self.query else [
+            "terms: a topic needs at least one term group, or a `query`"]
         for name, group in self.terms.items():
             if group.against is not None and group.against not in self.terms:
                 found.append(f"terms.{name}.against: no group named {group.against!r} in this topic")
@@ -164,7 +176,8 @@ class TopicConfig(BaseModel):
                             found.append(f"{field}: a set cannot depend on its own group")
                         elif other not in self.terms:
                             found.append(f"{field}: no group named {other!r} in this topic")
-        if self.terms and not any(g.mode in ("require", "boost") for g in self.terms.values()):
+        if self.terms and not self.query and not any(
+                g.mode in ("require", "boost") for g in self.terms.values()):
             found.append('terms: at least one group must have mode "require" or "boost"')
         return found
 
@@ -260,6 +273,13 @@ class Topic:
     def __init__(self, config: TopicConfig) -> None:
         if problems := config.problems():
             raise ValueError(f'topic "{config.name}": ' + "; ".join(problems))
+        # A query adds its own groups beside the user's (pipelines/scoring/query_groups.py); the
+        # clauses that a list of terms cannot say are checked as conditions when scoring.
+        self.conditions: dict[str, Any] = {}
+        self._terms: dict[str, GroupMatcher] = {}
+        self.query = config.query  # as written; `config` below holds the groups made from it
+        if config.query:
+            config, self.conditions = _with_query(config)
         self.config = config
         self.name = config.name
         self.threshold = config.threshold
@@ -278,6 +298,30 @@ class Topic:
                 m for name, group in self.config.terms.items() if (m := _compile_group(name, group, key))
             )
         return self._matchers[key]
+
+    def term_matcher(self, text: str) -> GroupMatcher:
+        """One query term compiled alone (for a condition such as NEAR), by the term groups' rules."""
+        if text not in self._terms:
+            group = TermGroup(sets=[TermSet(match=[text])])
+            matcher = _compile_group(text, group, None)
+            if matcher is None:  # unreachable: a set of lang "any" always compiles
+                raise ValueError(f"the query term {text!r} does not compile")
+            self._terms[text] = matcher
+        return self._terms[text]
+
+
+def _with_query(config: TopicConfig) -> tuple[TopicConfig, dict[str, Any]]:
+    """The config with its query's groups added to `terms`, and the groups' conditions."""
+    from pipelines.scoring.query_groups import query_groups
+
+    compiled = query_groups(config.query or "")
+    if clash := sorted(set(compiled.groups) & set(config.terms)):
+        raise ValueError(f'topic "{config.name}": terms.{clash[0]}: the name is taken by the query\'s '
+                         "own groups; rename the group")
+    # `query` is left out of the copy: its groups are in `terms` now, and a copy made from a dump
+    # of this config (evaluate --without) must not add them twice.
+    expanded = config.model_copy(update={"terms": {**config.terms, **compiled.groups}, "query": None})
+    return expanded, compiled.conditions
 
 
 def split_variants(entry: str) -> list[str]:
@@ -443,9 +487,9 @@ def resolve_topics(user: list[TopicConfig | dict[str, Any]] | None = None) -> li
         seen[config.name] = i
         if config.name in builtins:
             config = _override(builtins[config.name], config, where)
-        elif not config.terms:
+        elif not (config.terms or config.query):
             raise ValueError(
-                f"{where}: terms: a new topic needs at least one term group "
+                f"{where}: terms: a new topic needs a `query` or at least one term group "
                 f"(only built-in topics - {', '.join(sorted(builtins))} - can be given by name alone)"
             )
         if problems := config.problems():
@@ -476,5 +520,7 @@ def _validate(data: dict[str, Any], where: str) -> TopicConfig:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "(topic)"
             value = repr(err.get("input"))[:60]
-            problems.append(f"{field}: {err['msg']} (got {value})")
+            message = err["msg"].removeprefix("Value error, ")
+            # A query's message already shows the query, with a caret at the fault.
+            problems.append(f"{field}: {message}" if "\n" in message else f"{field}: {message} (got {value})")
         raise ValueError(f"{where}: " + "; ".join(problems)) from None

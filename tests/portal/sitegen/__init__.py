@@ -9,14 +9,14 @@ tests/test_portal.py) fails when the committed pages no longer match the generat
 
 from __future__ import annotations
 
-from tests.portal.sitegen import en, euckr, faults, kr, news, root
+from tests.portal.sitegen import discover, en, euckr, faults, kr, news, root
 from tests.portal.sitegen.common import Page
 
 
 def build_all() -> list[Page]:
     """Every page of the portal, sorted by URL."""
     pages: list[Page] = []
-    for site in (root, kr, euckr, en, news, faults):
+    for site in (root, kr, euckr, en, news, faults, discover):
         pages.extend(site.build())
     urls = [p.url for p in pages]
     duplicates = sorted({u for u in urls if urls.count(u) > 1})
