@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 # Imported for their effect: they register the commands (`sources add` and the rest, the
 # commands that read the store, `topics`, `web`).
-import crawler.sources_cli
+import crawler.sources_cli  # noqa: F401
 import pipelines.output.commands
 import pipelines.output.topics_cli
 import pipelines.output.web.command  # noqa: F401
