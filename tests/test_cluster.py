@@ -30,6 +30,7 @@ from tests.conftest import newswatch, write_config
 from tests.portal.server import Portal
 from tests.postgres import PostgresServer
 from tests.redis_server import RedisServer, redis_server
+from tests.waiting import wait_for
 
 FEEDS = [("kr", "/kr/rss.xml", "feed", "ko"), ("en", "/en/atom.xml", "feed", "en"),
          ("news", "/news/sitemap_index.xml", "sitemap", "ko")]
@@ -81,15 +82,6 @@ def _stop(processes: list[subprocess.Popen[str]]) -> list[int | None]:
             codes.append(None)
     return codes
 
-
-def _wait_for(condition: Callable[[], Any], seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.5)
-    return condition()
 
 
 def _runs(url: str) -> list[tuple[Any, ...]]:
@@ -162,7 +154,7 @@ def test_two_schedulers_two_workers_share_the_work_once_and_survive_kill_9(
             return {"kr", "en", "news"} <= done and bool(hung) and bool(
                 list((tmp_path / "outbox").glob("*.eml")))
 
-        assert _wait_for(first_rounds, 120), f"the first rounds did not end\n{_logs(folders)}"
+        assert wait_for(first_rounds, 120), f"the first rounds did not end\n{_logs(folders)}"
         assert all(p.poll() is None for p in everyone), _logs(folders)
         runs = _runs(postgres_url)
         assert {name: status for name, _, status, *_ in runs if name != "hung"} == {
@@ -186,7 +178,7 @@ def test_two_schedulers_two_workers_share_the_work_once_and_survive_kill_9(
             return (holder is not None and holder.endswith(f":{standby.pid}")
                     and len(runs) >= 2 and runs[0][2] == "abandoned")
 
-        assert _wait_for(taken_over, 150), (
+        assert wait_for(taken_over, 150), (
             f"{_holder(redis, 'scheduler')=} {_runs(postgres_url)}\n{_logs(folders)}")
         hung = [r for r in _runs(postgres_url) if r[0] == "hung"]
         assert "lease" in hung[0][5] and hung[1][3] > hung[0][3]
@@ -219,7 +211,7 @@ def test_redis_away_for_a_minute_delays_polls_and_loses_none(
                 return all(sum(r[0] == name for r in ended) >= at_least for name, *_ in FEEDS)
             return enough
 
-        assert _wait_for(rounds(1), 90), _logs([tmp_path / "all"])
+        assert wait_for(rounds(1), 90), _logs([tmp_path / "all"])
         before = len(_runs(postgres_url))
         redis.stop()
         time.sleep(70)  # every source falls due while Redis is away
@@ -229,7 +221,7 @@ def test_redis_away_for_a_minute_delays_polls_and_loses_none(
         assert any("Redis unreachable" in (row["last_error"] or "") for row in shown), shown
         redis.start()
         # Back: every source is polled again (its poll, or its lost round-end, planned again).
-        assert _wait_for(rounds(2), 120), _logs([tmp_path / "all"])
+        assert wait_for(rounds(2), 120), _logs([tmp_path / "all"])
         statuses = {r[2] for r in _runs(postgres_url)}
         assert statuses <= {"ok", "running"}, _runs(postgres_url)
     finally:
@@ -264,14 +256,14 @@ def test_postgres_away_for_a_while_delays_rounds_and_loses_nothing(
                 return all(sum(r[0] == name for r in ended) >= at_least for name, *_ in FEEDS)
             return enough
 
-        assert _wait_for(rounds(1, "ok"), 90), _logs([tmp_path / "all"])
+        assert wait_for(rounds(1, "ok"), 90), _logs([tmp_path / "all"])
         stored = databases.rows(url, "SELECT COUNT(*) FROM articles")[0][0]
         own_postgres.halt()
         time.sleep(75)  # every source falls due while the database is away
         assert daemon.poll() is None, f"the daemon died without its database\n{_logs([tmp_path / 'all'])}"
         own_postgres.resume()
         # Back: every source has a whole round after the outage, and nothing stored was lost.
-        assert _wait_for(rounds(2, "ok"), 150), _logs([tmp_path / "all"])
+        assert wait_for(rounds(2, "ok"), 150), _logs([tmp_path / "all"])
         assert databases.rows(url, "SELECT COUNT(*) FROM articles")[0][0] == stored
         assert "cannot be reached" in (tmp_path / "all" / "all.log").read_text()
     finally:

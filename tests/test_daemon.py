@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,21 +20,13 @@ import pytest
 from tests import databases
 from tests.conftest import newswatch, write_config
 from tests.portal.server import Portal
+from tests.waiting import wait_for
 
 
 def _rows(folder: Path, sql: str) -> list[tuple[Any, ...]]:
     """Rows of the database of the config in `folder`; none while the daemon has not made it."""
     return databases.rows(folder, sql, missing_ok=True)
 
-
-def _wait_for(condition: Callable[[], Any], seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.3)
-    return condition()
 
 
 def _family(pid: int) -> dict[int, str]:
@@ -76,7 +67,7 @@ def test_one_service_polls_every_source_and_is_restarted_when_it_stops_heart_bea
     daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "run"],
                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
-        polled = _wait_for(lambda: len(_rows(db, "SELECT DISTINCT source_id FROM crawl_runs")) == 11
+        polled = wait_for(lambda: len(_rows(db, "SELECT DISTINCT source_id FROM crawl_runs")) == 11
                            and _rows(db, "SELECT COUNT(*) FROM articles")[0][0] == 5, 120)
         assert polled, "not every source was polled"
         services = _services(daemon)
@@ -88,13 +79,13 @@ def test_one_service_polls_every_source_and_is_restarted_when_it_stops_heart_bea
 
         (old,) = services
         os_kill(old, signal.SIGSTOP)  # a hung engine: alive, but no heartbeat
-        new = _wait_for(lambda: [pid for pid in _services(daemon) if pid != old], 90)
+        new = wait_for(lambda: [pid for pid in _services(daemon) if pid != old], 90)
         assert new, "the silent service was not restarted"
-        abandoned = _wait_for(lambda: _rows(
+        abandoned = wait_for(lambda: _rows(
             db, "SELECT r.error FROM crawl_runs r JOIN sources s ON s.id = r.source_id "
                 "WHERE s.name = 'hung' AND r.status = 'abandoned'"), 30)
         assert abandoned and "restarted (no heartbeat" in abandoned[0][0]
-        again = _wait_for(lambda: len(_rows(
+        again = wait_for(lambda: len(_rows(
             db, "SELECT r.id FROM crawl_runs r JOIN sources s ON s.id = r.source_id "
                 "WHERE s.name = 'hung'")) >= 2, 60)
         assert again, "the abandoned source was not polled again"
@@ -188,9 +179,9 @@ def test_a_service_past_max_memory_is_restarted(tmp_path: Path, fresh_portal: Po
     daemon = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "run"],
                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
-        first = _wait_for(lambda: _services(daemon), 30)
+        first = wait_for(lambda: _services(daemon), 30)
         assert first, "no crawl service started"
-        restarted = _wait_for(lambda: [pid for pid in _services(daemon) if pid not in first], 90)
+        restarted = wait_for(lambda: [pid for pid in _services(daemon) if pid not in first], 90)
         assert restarted, "a service past crawl.max_memory kept running"
         daemon.send_signal(signal.SIGTERM)
         _, stderr = daemon.communicate(timeout=60)

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from tests import databases
 from tests.conftest import newswatch, write_config
 from tests.portal.server import PAGES_DIR, Portal, Reply
+from tests.waiting import wait_for
 
 # Marked `postgres` (run on PostgreSQL too, tests/databases.py): the tests whose outcome is in the
 # store's rows (who owns a canonical URL; a round killed mid-write, its lock and run closed).
@@ -154,14 +154,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
 
 @pytest.mark.postgres
 def test_kill_9_leaves_no_worker_behind_and_the_next_crawl_closes_the_round(
@@ -174,14 +166,14 @@ def test_kill_9_leaves_no_worker_behind_and_the_next_crawl_closes_the_round(
     crawl = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config), "crawl"],
                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert _wait_for(lambda: bool(rows(tmp_path, "SELECT id FROM articles")), 90), \
+        assert wait_for(lambda: bool(rows(tmp_path, "SELECT id FROM articles")), 90), \
             "the crawl stored nothing"
         family = _descendants(crawl.pid)
         assert len(family) >= 3, "expected a forkserver and two extraction workers"
     finally:
         crawl.kill()
         crawl.wait()
-    assert _wait_for(lambda: not any(_alive(pid) for pid in family), 30), \
+    assert wait_for(lambda: not any(_alive(pid) for pid in family), 30), \
         f"processes outlived the killed crawl: {[p for p in family if _alive(p)]}"
     assert rows(tmp_path, "SELECT r.status FROM crawl_runs r JOIN sources s ON s.id = r.source_id "
                           "WHERE s.name = 'hung'") == [("running",)]
