@@ -32,6 +32,8 @@ from tests.postgres import PostgresServer
 from tests.redis_server import RedisServer, redis_server
 from tests.waiting import wait_for
 
+pytestmark = pytest.mark.slow
+
 FEEDS = [("kr", "/kr/rss.xml", "feed", "ko"), ("en", "/en/atom.xml", "feed", "en"),
          ("news", "/news/sitemap_index.xml", "sitemap", "ko")]
 
