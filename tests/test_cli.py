@@ -337,3 +337,30 @@ def test_evaluate_takes_format_json() -> None:
                             "--format", "json"))
     assert set(report["metrics"]) >= {"ko", "en"}
     assert "does not exist" in run("evaluate", "missing.jsonl", expect=2)
+
+
+def test_label_prints_the_similar_articles_it_nudged(migrated_url: str, tmp_path: Path) -> None:
+    from pipelines.scoring.topics import resolve_topics
+    from pipelines.storage.store import Store
+    from tests.test_classify import CAR_TEXT, CAR_TITLE, IMPLIED_AI, IMPLIED_AI_LABELED
+    from tests.test_nudge import put
+
+    config = tmp_path / "newswatch.toml"
+    config.write_text(f'[database]\nurl = "{migrated_url}"\n\n[[sources]]\nname = "etnews"\n'
+                      'feed = "https://etnews.example/rss"\n', encoding="utf-8")
+    store = Store.open(migrated_url)
+    store.sync_sources(load_config(config).sources)
+    topics = resolve_topics()
+    implied, judged = put(store, topics, IMPLIED_AI), put(store, topics, IMPLIED_AI_LABELED)
+    car = put(store, topics, (CAR_TITLE, CAR_TEXT))
+    store.engine.dispose()
+    output = run("--config", str(config), "label", str(judged), "relevant")
+    assert f"article #{judged} labelled relevant for ai-research-policy" in output
+    line = next(line for line in output.splitlines() if line.strip().startswith(f"#{implied} "))
+    before, after = (float(x) for x in re.findall(r"[01]\.\d\d", line)[:2])
+    assert after > before and IMPLIED_AI[0][:20] in line
+    assert f"#{car} " not in output
+    data = json.loads(run("--config", str(config), "label", str(judged), "irrelevant",
+                          "--format", "json"))
+    assert data["label"] == "irrelevant"
+    assert implied in [n["id"] for n in data["nudged"]]

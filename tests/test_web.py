@@ -334,3 +334,38 @@ def test_explain_fetches_only_web_addresses(client: TestClient) -> None:
         refused = client.post("/explain", data={"csrf": csrf_of(page), "url": target})
         assert refused.status_code == 400 and "not an http(s) URL" in refused.text, target
         assert "root:" not in refused.text
+
+
+def _nudged(html: str) -> dict[int, tuple[str, str]]:
+    """The similar articles a verdict's page lists: id -> (score before, score after)."""
+    return {int(i): (b, a) for i, b, a in re.findall(
+        r'<a href="/articles/(\d+)">#\d+ [^<]*</a> ([01]\.\d\d) → ([01]\.\d\d)', html)}
+
+
+def test_a_verdict_lists_the_similar_articles_it_nudged(client: TestClient, store: Store) -> None:
+    judged = add(store, "AI budget", score=0.9)
+    copy = add(store, "AI budget <script>alert(1)</script>", score=0.9)
+    unrelated = add(store, "Cars", text="Kia sold many electric cars this month. " * 4)
+    page = client.get(f"/articles/{judged}").text
+    shown = client.post(f"/articles/{judged}/label", data={
+        "csrf": csrf_of(page), "topic": TOPIC, "verdict": "irrelevant",
+        "next": f"/articles/{judged}"}).text
+    nudged = _nudged(shown)
+    assert copy in nudged and unrelated not in nudged
+    before, after = nudged[copy]
+    assert float(after) < float(before), "a not-relevant verdict lowers its near-copy"
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown and "<script>alert" not in shown
+
+
+def test_the_digest_link_and_its_undo_nudge_the_same_articles_back(client: TestClient,
+                                                                  store: Store) -> None:
+    judged = add(store, "AI institutes", score=0.85)
+    copy = add(store, "AI institutes open", score=0.85)
+    token = sign(SECRET, judged, TOPIC, IRRELEVANT, datetime.now(UTC) + timedelta(days=1))
+    page = client.get(f"/d/{token}").text
+    done = client.post(f"/d/{token}", data={"csrf": csrf_of(page)}).text
+    before, after = _nudged(done)[copy]
+    assert float(after) < float(before)
+    form = dict(re.findall(r'name="(previous|mac)" value="([^"]*)"', done))
+    undone = client.post(f"/d/{token}/undo", data={"csrf": csrf_of(done), **form}).text
+    assert _nudged(undone)[copy] == (after, before), "undo re-scores the neighbour back"

@@ -197,11 +197,15 @@ def rescore(ctx: click.Context, topic: str | None) -> None:
 @click.argument("article_id", type=int, metavar="ID")
 @click.argument("verdict", type=click.Choice(["relevant", "irrelevant"]))
 @click.option("--topic", help="The topic the verdict is about (default: the first topic).")
+@format_option("table", "json")
 @click.pass_context
-def label(ctx: click.Context, article_id: int, verdict: str, topic: str | None) -> None:
-    """Record a reader's verdict on an article; scoring learns from it."""
-    from pipelines.scoring.rescore import rescore as rescore_articles
-    from pipelines.scoring.rescore import set_label
+def label(ctx: click.Context, article_id: int, verdict: str, topic: str | None, fmt: str) -> None:
+    """Record a reader's verdict on an article; scoring learns from it.
+
+    The stored articles similar to it (first seen in the last dedupe window) are re-scored at
+    once, and the ones whose score moved are listed.
+    """
+    from pipelines.scoring.nudge import judge
 
     config = load(ctx)
     topics = _topics(config)
@@ -210,11 +214,22 @@ def label(ctx: click.Context, article_id: int, verdict: str, topic: str | None) 
     topic = topic or names[0]
     store = open_store(config)
     try:
-        set_label(store, article_id, topic, verdict == "relevant")
+        verdict_done = judge(store, topics, article_id, topic, verdict == "relevant",
+                             days=config.dedupe.window_days)
     except LookupError:
         raise _no_article(article_id) from None
-    rescore_articles(store, [t for t in topics if t.name == topic], article_ids=[article_id])
+    if fmt == "json":
+        click.echo(json.dumps(verdict_done.to_json(), ensure_ascii=False))
+        return
     click.echo(f"article #{article_id} labelled {verdict} for {topic}")
+    moved = verdict_done.moved
+    if moved:
+        click.echo(f"nudged ({len(moved)} of {len(verdict_done.nudges)} similar articles moved):")
+        for nudge in moved:
+            click.echo(f"  {nudge}  {(nudge.title or '')[:70]}")
+    else:
+        click.echo(f"nudged: none ({len(verdict_done.nudges)} similar articles re-scored; "
+                   "their scores did not move)")
 
 
 @cli.command()

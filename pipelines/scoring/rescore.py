@@ -80,9 +80,13 @@ def apply_scores(session: Session, article: Article, scores: Sequence[TopicScore
             report.removed += 1
 
 
-def rescore(store: Store, topics: Sequence[Topic], *, article_ids: Sequence[int] | None = None
-            ) -> RescoreReport:
-    """Score stored articles again with the current topics and labels."""
+def rescore(store: Store, topics: Sequence[Topic], *, article_ids: Sequence[int] | None = None,
+            scored: dict[int, list[TopicScore]] | None = None) -> RescoreReport:
+    """Score stored articles again with the current topics and labels.
+
+    `scored`, when given, receives every article's new scores (matches or not), so a caller that
+    reports how scores moved (scoring/nudge.py) need not score the articles a second time.
+    """
     report = RescoreReport()
     with store.session() as session:
         examples = examples_by_topic(session)
@@ -97,6 +101,8 @@ def rescore(store: Store, topics: Sequence[Topic], *, article_ids: Sequence[int]
             own = {t: [e for e in ex if e.id != article.id] for t, ex in examples.items()}
             scores = score_all(article.title, article.text, article.language, topics, own)
             apply_scores(session, article, scores, labels[article.id], report)
+            if scored is not None:
+                scored[article.id] = scores
             report.articles += 1
     return report
 

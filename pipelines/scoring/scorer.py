@@ -436,6 +436,25 @@ def _example_profile(example: Example, topic: Topic) -> tuple[dict[str, float], 
     return topic.cache[key]
 
 
+def example_similarity(title: str | None, text: str, language: str | None, topic: Topic,
+                       example: Example) -> float:
+    """How similar an article is to a labeled example for `topic`, exactly as `_example_reasons`
+    measures it when scoring: the article's own vector against the example's cached profile.
+
+    Public so the nudge after a verdict (scoring/nudge.py) picks the very articles scoring will
+    move, with no second notion of "similar" to drift from this one.
+    """
+    key = ("vector", title, text, language)
+    if key not in topic.cache:
+        # Kept with the topic like the examples' profiles: the web view's next verdict (and its
+        # undo) measures the same recent articles again.
+        if len(topic.cache) > 20_000:
+            topic.cache.clear()
+        doc = _Doc(title, text, language)
+        topic.cache[key] = _vector(doc, topic, _evidence(doc, topic))
+    return _similarity(topic.cache[key], _example_profile(example, topic)[0])
+
+
 def _residual(label: bool, own_score: float, threshold: float) -> float:
     """How far an example's own score falls short of its label's side, with a margin of 0.25.
 
@@ -444,6 +463,12 @@ def _residual(label: bool, own_score: float, threshold: float) -> float:
     if label:
         return max(0.0, min(threshold + _MARGIN, 1.0) - own_score)
     return -max(0.0, own_score - max(threshold - _MARGIN, 0.0))
+
+
+def example_pull(example: Example, topic: Topic) -> float:
+    """How hard a labeled example pulls similar articles (its residual, see `_residual`): zero when
+    its terms alone already put it well on its label's side, so its verdict moves nothing."""
+    return _residual(example.label, _example_profile(example, topic)[1], topic.threshold)
 
 
 def _example_reasons(

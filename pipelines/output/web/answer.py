@@ -11,7 +11,7 @@ is the permission, for one action on one article and topic, until it expires.
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pipelines.digest.links import IRRELEVANT, BadToken, LinkAction, verify
-from pipelines.output.web.pages import label_article
+from pipelines.output.web.pages import label_article, nudge_rows, shown_score
 from pipelines.output.web.security import sign_value
 from pipelines.storage.models import Article, Label
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from pipelines.output.web.context import Web
+    from pipelines.scoring.nudge import Verdict
 
 _PREVIOUS = ("none", "relevant", "irrelevant")
 
@@ -73,8 +74,8 @@ async def apply_link(request: Request) -> Response:
     await web.form(request)
     previous = await run_in_threadpool(_verdict, web, action)
     try:
-        before, after = await run_in_threadpool(label_article, web, action.article_id,
-                                                action.topic, False)
+        done = await run_in_threadpool(label_article, web, action.article_id, action.topic,
+                                       False)
     except LookupError as exc:
         return web.refuse(request, 404, "No such article", str(exc))
     undo = f"{request.path_params['token']}:{previous}"
@@ -82,7 +83,7 @@ async def apply_link(request: Request) -> Response:
                     action=action, article_title=await run_in_threadpool(_article_title, web,
                                                                          action.article_id),
                     token=request.path_params["token"], previous=previous,
-                    undo_mac=sign_value(web.key, undo), before=before, after=after)
+                    undo_mac=sign_value(web.key, undo), **_effect(done))
 
 
 async def undo_link(request: Request) -> Response:
@@ -98,12 +99,17 @@ async def undo_link(request: Request) -> Response:
         return web.refuse(request, 403, "Undo refused",
                           "The undo form was changed; open the article to set its verdict.")
     restored = None if previous == "none" else previous == "relevant"
-    before, after = await run_in_threadpool(label_article, web, action.article_id, action.topic,
-                                            restored)
+    done = await run_in_threadpool(label_article, web, action.article_id, action.topic, restored)
     return web.page(request, "answer.html.j2", title="Undone", state="undone", action=action,
                     article_title=await run_in_threadpool(_article_title, web, action.article_id),
-                    token=request.path_params["token"], previous=previous, before=before,
-                    after=after)
+                    token=request.path_params["token"], previous=previous, **_effect(done))
+
+
+def _effect(done: Verdict) -> dict[str, Any]:
+    """What the page says the verdict did: the article's match score, and the similar articles
+    re-scored with it that moved (the same list the web view's one-click verdict shows)."""
+    return {"before": shown_score(done.before), "after": shown_score(done.after),
+            "nudges": nudge_rows(done.moved), "nudged_total": len(done.moved)}
 
 
 def _verdict(web: Web, action: LinkAction) -> str:

@@ -3,6 +3,7 @@ marked, and judging in one click with the same code as `newswatch label`."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
@@ -17,14 +18,20 @@ from pipelines.output.web.filters import BadFilter, parse_count, parse_match_que
 from pipelines.output.web.highlight import evidence_terms, highlight, paragraphs
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from starlette.requests import Request
 
     from pipelines.output.web.context import Web
+    from pipelines.scoring.nudge import Nudge, Verdict
 
 PAGE_ROWS = 50  # as the CLI's table
 SEEN_COOKIE = "nw_seen"  # when the reader last marked everything read (epoch seconds)
 VERDICTS = ("relevant", "irrelevant")
-_JUDGED = ("judged", "judged_id", "verdict", "before", "after")
+_SAID = ("judged", "judged_id", "verdict", "before", "after")  # what the last click did
+_JUDGED = (*_SAID, "nudged", "nudged_total")  # ... and the similar articles it moved
+NUDGES_SHOWN = 10  # similar articles listed after a verdict; the rest are counted
+_NUDGED = re.compile(r"(\d{1,12}):([01]\.\d\d):([01]\.\d\d):([01][01])")
 
 
 def _seen_until(request: Request) -> datetime | None:
@@ -70,11 +77,12 @@ def matches_page(request: Request) -> Response:
                      "this database has no search index") if slow else None)
 
 
-def _judged(request: Request, web: Web) -> dict[str, str] | None:
+def _judged(request: Request, web: Web) -> dict[str, Any] | None:
     """What the reader's last click did, from the redirect's query (shown once, escaped)."""
-    said = {k: request.query_params.get(k, "") for k in _JUDGED}
+    said: dict[str, Any] = {k: request.query_params.get(k, "") for k in _SAID}
     if said["judged"] not in web.topic_names or said["verdict"] not in VERDICTS:
         return None
+    said["nudges"], said["nudged_total"] = _nudges_said(request, web)
     return said
 
 
@@ -104,6 +112,7 @@ def article_page(request: Request) -> Response:
                                  key=lambda r: -abs(r.get("weight", 0)))}
               for s in scored["scores"]]
     judged = request.query_params.get("judged")
+    nudges, nudged_total = _nudges_said(request, web) if judged else ([], 0)
     return web.page(
         request, "article.html.j2", title=report["title"] or f"Article #{article_id}",
         report=report, topic_rows=topics, title_html=highlight(report["title"] or "", terms["title"]),
@@ -111,7 +120,8 @@ def article_page(request: Request) -> Response:
         href=web.templates.filters["http_only"](report["url"]),
         here=f"/articles/{article_id}",
         judged=judged if judged in web.topic_names else None,
-        before=request.query_params.get("before"), after=request.query_params.get("after"))
+        before=request.query_params.get("before"), after=request.query_params.get("after"),
+        nudges=nudges, nudged_total=nudged_total)
 
 
 async def judge(request: Request) -> Response:
@@ -125,42 +135,70 @@ async def judge(request: Request) -> Response:
                           f"topic must be one of {', '.join(web.topic_names)}, verdict relevant or "
                           "irrelevant")
     try:
-        before, after = await run_in_threadpool(label_article, web, article_id, str(topic),
-                                                verdict == "relevant")
+        done = await run_in_threadpool(label_article, web, article_id, str(topic),
+                                       verdict == "relevant")
     except LookupError as exc:
         return web.refuse(request, 404, "No such article", str(exc))
     back = local_path(form.get("next"), f"/articles/{article_id}")
     path, _, old = back.partition("?")
     # Back where the reader clicked, saying what changed (a previous verdict's note replaced).
     kept = [(k, v) for k, v in parse_qsl(old) if k not in _JUDGED]
-    said = {"judged": topic, "judged_id": article_id, "verdict": verdict, "before": before,
-            "after": after}
-    return RedirectResponse(f"{path}?{urlencode(kept + list(said.items()))}", status_code=303)
+    said = [("judged", topic), ("judged_id", article_id), ("verdict", verdict),
+            ("before", shown_score(done.before)), ("after", shown_score(done.after)),
+            *_nudge_query(done)]
+    return RedirectResponse(f"{path}?{urlencode(kept + said)}", status_code=303)
 
 
-def label_article(web: Web, article_id: int, topic: str, relevant: bool | None) -> tuple[str, str]:
+def label_article(web: Web, article_id: int, topic: str, relevant: bool | None) -> Verdict:
     """`newswatch label`'s code: record (or with None, forget) the verdict, then score the
-    article again for that topic. Returns its match score before and after ("none": no match)."""
-    from pipelines.scoring.rescore import clear_label, rescore, set_label
+    article and the stored articles similar to it again for that topic (scoring/nudge.py)."""
+    from pipelines.scoring.nudge import judge as judge_verdict
 
-    before = _match_score(web, article_id, topic)
-    if relevant is None:
-        clear_label(web.store, article_id, topic)
-    else:
-        set_label(web.store, article_id, topic, relevant)
-    rescore(web.store, [t for t in web.topics if t.name == topic], article_ids=[article_id])
-    return before, _match_score(web, article_id, topic)
+    return judge_verdict(web.store, web.topics, article_id, topic, relevant,
+                         days=web.config.dedupe.window_days)
 
 
-def _match_score(web: Web, article_id: int, topic: str) -> str:
+def shown_score(value: float | None) -> str:
+    """A match score as the pages show it; "none" when the article is no match."""
+    return "none" if value is None else f"{value:.2f}"
+
+
+def nudge_rows(nudges: Sequence[Nudge]) -> list[dict[str, Any]]:
+    """The moved similar articles as the templates list them (at most NUDGES_SHOWN)."""
+    return [{"id": n.article_id, "title": n.title, "before": f"{n.before:.2f}",
+             "after": f"{n.after:.2f}", "change": n.change} for n in nudges[:NUDGES_SHOWN]]
+
+
+def _nudge_query(verdict: Verdict) -> list[tuple[str, str]]:
+    """The moved neighbours for the redirect after a click: ids and scores only, titles are read
+    again when the page is shown, so the query stays short."""
+    moved = verdict.moved
+    said = [("nudged", f"{n.article_id}:{n.before:.2f}:{n.after:.2f}:{int(n.was_match)}"
+                       f"{int(n.is_match)}") for n in moved[:NUDGES_SHOWN]]
+    return [*said, ("nudged_total", str(len(moved)))]
+
+
+def _nudges_said(request: Request, web: Web) -> tuple[list[dict[str, Any]], int]:
+    """The moved neighbours the redirect carries, checked (anything malformed is dropped), with
+    their titles from the store; and how many moved in all."""
     from sqlalchemy import select
 
-    from pipelines.storage.models import Match
+    from pipelines.storage.models import Article
 
+    parsed = []
+    for value in request.query_params.getlist("nudged")[:NUDGES_SHOWN]:
+        found = _NUDGED.fullmatch(value)
+        if found:
+            parsed.append(found.groups())
+    total = request.query_params.get("nudged_total", "")
+    ids = [int(p[0]) for p in parsed]
     with web.store.session() as session:
-        score = session.scalar(select(Match.score).where(Match.article_id == article_id,
-                                                         Match.topic == topic))
-    return "none" if score is None else f"{score:.2f}"
+        rows = session.execute(select(Article.id, Article.title).where(Article.id.in_(ids)))
+        titles = {article_id: title for article_id, title in rows}
+    changes = {"01": "now a match", "10": "no longer a match"}
+    rows = [{"id": int(i), "title": titles.get(int(i)), "before": b, "after": a,
+             "change": changes.get(flags)} for i, b, a, flags in parsed]
+    return rows, int(total) if total.isdigit() else len(rows)
 
 
 ROUTES = [
