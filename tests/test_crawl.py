@@ -144,8 +144,8 @@ def test_faults_stay_local_and_are_recorded_on_their_source(crawl: Crawl) -> Non
         assert results[name]["status"] == "ok", results[name]
     for name, fragment in [("gone", "HTTP 404"), ("broken-server", "HTTP 500"),
                            ("slow", "no answer from 127.0.0.1 within 3s"), ("html-feed", "not a feed")]:
-        assert results[name]["status"] == "failed"
-        assert fragment in results[name]["error"]
+        assert results[name]["status"] == "failed", results[name]
+        assert fragment in results[name]["error"], results[name]
     assert results["mixed"]["status"] == "partial"
     # /fault/good/article is linked from both the mixed and the broken feed: stored once.
     assert results["mixed"]["new_articles"] + results["broken-xml"]["new_articles"] == 1
