@@ -262,8 +262,11 @@ class Store:
         later = case((runs.c.n > 1, runs.c.new_articles), else_=0)
         query = (select(runs.c.source_id, func.count(), func.coalesce(func.sum(later), 0),
                         func.min(runs.c.started_at)).group_by(runs.c.source_id))
+        newest = select(Source.id, Source.last_new_at)
+        if source_id is not None:  # one source after each round: not every source's row
+            newest = newest.where(Source.id == source_id)
         with self.session() as session:
-            last_new = dict(session.execute(select(Source.id, Source.last_new_at)).all())
+            last_new = dict(session.execute(newest).all())
             return {sid: Rhythm(polls=polls, found=int(found), since=_aware(first),
                                 last_new=last_new.get(sid))
                     for sid, polls, found, first in session.execute(query)}
