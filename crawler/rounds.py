@@ -327,11 +327,12 @@ class Rounds:
             source = self.waiting.popleft()
             try:
                 current = self._open(source)
-            except SQLAlchemyError as exc:  # the store is away: this poll is lost, not the service
-                logger.error("[%s] not polled: the database cannot be reached (%s)", source.name,
-                             str(exc).splitlines()[0][:200])
-                self.ended(RoundResult(source.name, "failed", 0, 0, 0, 0,
-                                       "not polled: the database cannot be reached"))
+            except Exception as exc:  # the store away, no descriptor left for its lock: this
+                # poll fails (and the daemon plans the next), not the service nor the polls behind
+                why = ("the database cannot be reached" if isinstance(exc, SQLAlchemyError)
+                       else f"the round could not start: {exc}")
+                logger.error("[%s] not polled: %s", source.name, why.splitlines()[0][:200])
+                self.ended(RoundResult(source.name, "failed", 0, 0, 0, 0, f"not polled: {why}"))
                 continue
             if current is None:
                 logger.warning("[%s] skipped: another newswatch process is crawling it", source.name)
