@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from scrapy.utils.test import get_crawler
 from twisted.internet.task import Clock
 
 from crawler.config import CrawlConfig, SourceConfig
-from crawler.rounds import Limits, Round, Rounds
+from crawler.rounds import Limits, Round, RoundResult, Rounds
 from crawler.spiders.candidates import site_domain
 from crawler.spiders.news import NewsSpider
 from pipelines.storage.store import Store
@@ -136,3 +137,28 @@ def test_a_round_is_over_when_its_requests_and_items_are(tmp_path: Path) -> None
         assert not current.over, "the item is still in the pipeline"
         spider.item_done(item)
     assert current.over and current.pending == 0
+
+
+def test_a_round_that_cannot_start_fails_alone_and_says_why(tmp_path: Path) -> None:
+    """No descriptor left for a source's lock: that poll ends `failed` with the cause (so the
+    daemon plans the next one), and the sources waiting behind it still start."""
+    configs = [SourceConfig(name=name, feed=f"http://{name}.example.kr/rss") for name in ("a", "b")]
+    store = Store.open(databases.new_database(tmp_path))
+    store.sync_sources(configs)
+
+    def lock(name: str) -> Callable[[], None]:
+        if name == "a":
+            raise OSError(24, "Too many open files")
+        return lambda: None
+
+    begun: list[Round] = []
+    ended: list[RoundResult] = []
+    rounds = Rounds(store, Limits.of(CrawlConfig()), parallel=4, begin=begun.append,
+                    ended=ended.append, domains=lambda s: (site_domain(s.url),), lock=lock,
+                    clock=Clock())
+    for config in configs:
+        rounds.ask(config)
+    assert [(r.source, r.status) for r in ended] == [("a", "failed")]
+    assert "Too many open files" in (ended[0].error or "")
+    assert [r.name for r in begun] == ["b"]
+    store.close()
