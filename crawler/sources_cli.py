@@ -1,8 +1,8 @@
 """`newswatch sources add | test | remove | disable | enable`: find a source from a site's address,
 try it without storing anything, and edit `[[sources]]` keeping the config's comments.
 
-The commands parse options and render; discovery is crawler/discover.py, the dry poll and sample
-articles crawler/source_check.py, the edits crawler/config_edit.py.
+The commands parse options and render; discovery is crawler/discovery/discover.py, the dry poll and sample
+articles crawler/discovery/source_check.py, the edits crawler/config_edit.py.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from crawler.config import ConfigError, SourceConfig, find_config
 from pipelines.output.terminal import printable
 
 if TYPE_CHECKING:
-    from crawler.discover import Discovery, Proposal, Rejected
-    from crawler.source_check import DryPoll, Sample
+    from crawler.discovery.discover import Discovery, Proposal, Rejected
+    from crawler.discovery.source_check import DryPoll, Sample
 
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 SHOWN_ITEMS = 5
@@ -54,7 +54,7 @@ def _topics(config: Any) -> list[Any]:
 
 
 def _discover(url: str, config: Any, language: str | None) -> Discovery:
-    from crawler.discover import DiscoveryError, discover
+    from crawler.discovery.discover import DiscoveryError, discover
 
     try:
         return discover(url, config.crawl, language)
@@ -75,8 +75,8 @@ def add(ctx: click.Context, url: str, name: str | None, language: str | None, ye
     """Find what a site offers to poll (feeds, sitemaps, or a listing), show what it would store,
     and on confirmation append it to the config as a [[sources]] entry (comments kept)."""
     from crawler.config_edit import add_source
-    from crawler.discover import default_name
-    from crawler.source_check import sample_articles
+    from crawler.discovery.discover import default_name
+    from crawler.discovery.source_check import sample_articles
 
     config = load(ctx)
     path = _config_path(ctx)
@@ -121,8 +121,8 @@ def add(ctx: click.Context, url: str, name: str | None, language: str | None, ye
 def test(ctx: click.Context, target: str, articles: int, language: str | None, fmt: str) -> None:
     """One dry poll of a configured source (or of what `sources add URL` would propose): what it
     would request, what is new, extraction and topic scores for the first articles; stores nothing."""
-    from crawler.discover import default_name
-    from crawler.source_check import dry_poll
+    from crawler.discovery.discover import default_name
+    from crawler.discovery.source_check import dry_poll
 
     config = load(ctx)
     if target.startswith(("http://", "https://")):
@@ -247,7 +247,7 @@ def _discovery_text(found: Discovery, samples: list[Sample], entry: dict[str, An
 
 def _rejected_lines(rejected: list[Rejected]) -> list[str]:
     """Guessed paths that are not there are one line, not a dozen."""
-    from crawler.discover import COMMON_PATH
+    from crawler.discovery.discover import COMMON_PATH
 
     missing = [r for r in rejected if r.found_by == COMMON_PATH and r.why.startswith("HTTP 4")]
     lines = [f"  {printable(r.url, 200)}  ({r.found_by}): {printable(r.why)}"

@@ -1,5 +1,5 @@
-"""Finding a source from a site's address (crawler/discover.py, `sources add`) and trying one
-without storing anything (crawler/source_check.py, `sources test`), against the local portal."""
+"""Finding a source from a site's address (crawler/discovery/discover.py, `sources add`) and trying one
+without storing anything (crawler/discovery/source_check.py, `sources test`), against the local portal."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, select, text
 
 from crawler.config import CrawlConfig, load_config
-from crawler.discover import COMMON_PATH, LINK_ALTERNATE, LISTING, ROBOTS_SITEMAP, discover
-from crawler.polite_fetch import FetchRefused, PoliteFetcher
+from crawler.discovery.discover import COMMON_PATH, LINK_ALTERNATE, LISTING, ROBOTS_SITEMAP, discover
+from crawler.discovery.polite_fetch import FetchRefused, PoliteFetcher
 from scheduler import cli
 from tests import databases
 from tests.conftest import newswatch, write_config
@@ -276,7 +276,7 @@ def test_sources_test_follows_a_sitemap_index_as_a_round_does(config: Path, fres
 
 
 def test_the_selector_is_the_main_list_not_the_menu_or_the_most_read_box(fresh_portal: Portal) -> None:
-    from crawler.link_pattern import propose_links
+    from crawler.discovery.link_pattern import propose_links
 
     page = PoliteFetcher(CRAWL, ["127.0.0.1"]).get(fresh_portal.url_for("/en/")).response()
     proposed = propose_links(page, ["127.0.0.1"])  # type: ignore[arg-type]

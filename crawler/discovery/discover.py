@@ -9,7 +9,7 @@ with links on the site itself, the newest items, then the most of them.
 A section page's own feeds always count; the site-wide ones (the root's common paths, robots.txt's
 sitemaps) count on a section page only when they carry articles the page links to: a site's news
 sitemap is no feed of its sports section. A page with nothing to poll gets a `links` selector
-(crawler/link_pattern.py) for a listing source.
+(crawler/discovery/link_pattern.py) for a listing source.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from urllib.parse import urljoin, urlsplit
 from scrapy.http import TextResponse
 
 from crawler.config import SourceConfig
-from crawler.dry_round import DryRound
-from crawler.link_pattern import propose_links
-from crawler.polite_fetch import FetchRefused, PoliteFetcher
+from crawler.discovery.dry_round import DryRound
+from crawler.discovery.link_pattern import propose_links
+from crawler.discovery.polite_fetch import FetchRefused, PoliteFetcher
 from crawler.spiders.candidates import Candidate, site_domain, site_name
 from crawler.spiders.feed import read_feed
 from crawler.spiders.listing import read_listing
@@ -34,7 +34,7 @@ from pipelines.dedupe.identity import canonical_url, on_site
 
 if TYPE_CHECKING:
     from crawler.config import CrawlConfig
-    from crawler.polite_fetch import Fetched
+    from crawler.discovery.polite_fetch import Fetched
 
 logger = logging.getLogger(__name__)
 COMMON_FEED_PATHS = ("rss", "feed", "rss.xml", "atom.xml", "feed.xml", "index.xml")

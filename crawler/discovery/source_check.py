@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.dry_round import DryRound
-from crawler.polite_fetch import FetchRefused, PoliteFetcher
+from crawler.discovery.dry_round import DryRound
+from crawler.discovery.polite_fetch import FetchRefused, PoliteFetcher
 from crawler.spiders.candidates import Candidate, site_domain
 from crawler.spiders.feed import read_feed
 from crawler.spiders.listing import read_listing
