@@ -140,10 +140,11 @@ class Cluster:
         return {k.decode(): json.loads(v) for k, v in raw.items()} or None
 
     def close_round(self, run_id: int) -> None:
+        """The round is over: no worker may take up its requests any more. Its ledger stays until
+        it expires, so the worker that started the round, if another one ended it, still reads
+        it as over (and lets its source go) instead of ending it a second time."""
         def drop() -> None:
-            keys = self.redis.keys(self.key("run", run_id, "*"))
-            if keys:
-                self.redis.delete(*keys)
+            self.redis.delete(self.key("run", run_id, "meta"))
             self.redis.srem(self.key("runs"), run_id)
 
         self.safely(drop, None)
@@ -320,6 +321,8 @@ class ClusterRounds(Rounds):
         taken again if nobody has it, and a round whose source went to another worker stops."""
         for current in list(self.active.values()):
             lease = f"source:{current.name}"
+            if current.over:  # another worker ended it (and let the source go): reap drops it
+                continue
             if (self.cluster.renew(lease, self.owner, LEASE_SECONDS) or self.cluster.down_since
                     or self.cluster.lease(lease, self.owner, LEASE_SECONDS)):
                 continue

@@ -197,6 +197,8 @@ def test_two_schedulers_two_workers_share_the_work_once_and_survive_kill_9(
     finally:
         codes = _stop([p for p in everyone if p.poll() is None])
     assert all(code == 0 for code in codes), f"{codes}\n{_logs(folders)}"
+    # A round one worker started and the other ended stays as recorded when they stop.
+    assert {r[2] for r in _runs(postgres_url) if r[0] != "hung"} == {"ok"}, _runs(postgres_url)
 
 
 def test_redis_away_for_a_minute_delays_polls_and_loses_none(

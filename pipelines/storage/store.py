@@ -186,10 +186,15 @@ class Store:
         stats: dict[str, Any], unconditional: bool = False,
         settled_indexes: dict[str, str] | None = None,
     ) -> None:
-        """Close a run and carry its outcome onto the source's health."""
+        """Close a run and carry its outcome onto the source's health. A run ends once: one
+        already closed (abandoned by a cluster's scheduler, ended by another worker) stays as it
+        was recorded."""
         now = utcnow()
         with self.session() as session:
             run = session.get_one(CrawlRun, run_id)
+            if run.status != "running":
+                logger.warning("round %d was already recorded as %s; not again", run_id, run.status)
+                return
             run.finished_at, run.status, run.error, run.stats = now, status, error, stats
             for key, value in counts.items():
                 setattr(run, key, value)
