@@ -82,6 +82,20 @@ def copy_store(source: Path, folder: Path) -> dict[str, Any]:
             "articles": articles, "sources": sources, "revision": revision}
 
 
+def migrate(folder: Path) -> dict[str, Any]:
+    """Store.migrate() in a fresh process (what the first newswatch command would do): wall, CPU."""
+    load_start, started = os.getloadavg(), time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", "import sys; from pipelines.storage.store import "
+                              "Store; Store(sys.argv[1]).migrate()", "sqlite:///newswatch.db"],
+                             cwd=folder, env=env_for(ROOT))
+    _, status, usage = os.wait4(child.pid, 0)
+    with contextlib.closing(sqlite3.connect(folder / "newswatch.db", timeout=60)) as db:
+        revision = db.execute("select version_num from alembic_version").fetchone()[0]
+    return {"exit_code": os.waitstatus_to_exitcode(status), "wall_s": time.perf_counter() - started,
+            "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "revision": revision, "load": [load_start, os.getloadavg()]}
+
+
 class Service:
     """`python -m crawler.service CONFIG`: polls in on stdin, events out on stdout, timed."""
 
@@ -235,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             config = write_config(folder, portal.urls, args, "1m")
             names = [source_name(n) for n in range(args.sources)]
-            print("first crawl (settles the feeds; migrates if it must)…", file=sys.stderr)
+            print("migrating the copy to the current schema (if it must)…", file=sys.stderr)
+            out["migrate"] = migrate(folder)
+            print(f"  {out['migrate']}", file=sys.stderr)
+            print("first crawl (settles the feeds)…", file=sys.stderr)
             out["first"] = crawl_round(portal, folder, config, env_for(ROOT), "first", args)
             print(f"  {out['first']['wall_s']:.1f}s {out['first']['statuses']}", file=sys.stderr)
             if "crawl" not in skip:
@@ -276,6 +293,10 @@ def report(out: dict[str, Any]) -> None:
     print(f"store: {store['articles']:,} articles, {store['sources']} sources, "
           f"{store['bytes'] / 1e9:.2f} GB, "
           f"revision {store['revision']}, copied in {store['copy_s']:.1f}s")
+    if "migrate" in out:
+        m = out["migrate"]
+        print(f"migration to {m['revision']}: wall {m['wall_s']:.1f}s, CPU {m['cpu_s']:.1f}s, peak RSS "
+              f"{m['peak_rss_mb']:.0f} MB, exit {m['exit_code']}, load {load_text(m['load'][0])}")
     for label in ("first", *sorted(k for k in out if k.startswith("unchanged")), "one-source"):
         if label not in out:
             continue
