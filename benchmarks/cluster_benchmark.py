@@ -245,6 +245,8 @@ def run_daemons(roles: list[tuple[str, Path, str | None]], database: str, names:
         cpu[label] = max(cpu[label], sum(cpu_of(p) for p in pids))
         service_cpu[label] = max(service_cpu[label], sum(cpu_of(p) for p in pids[1:]))
     wall = time.perf_counter() - started
+    # The rounds as the store had them when the work was done, before the stop touches them.
+    runs_at_done = dict(query(database, "SELECT status, COUNT(*) FROM crawl_runs GROUP BY status"))
     for child in children.values():
         with contextlib.suppress(OSError):
             child.send_signal(signal.SIGTERM)
@@ -258,6 +260,7 @@ def run_daemons(roles: list[tuple[str, Path, str | None]], database: str, names:
     for log in logs:
         log.close()
     return {"exit_codes": codes, "wall_s": wall, "done": done_at is not None, "cpu": cpu,
+            "runs_at_done": runs_at_done, "stop_s": time.perf_counter() - started - wall,
             "service_cpu": service_cpu, "peak_pss_mb": {k: v / 2**20 for k, v in peak.items()}}
 
 
@@ -347,7 +350,10 @@ def print_mode(mode: str, r: dict[str, Any], base: dict[str, Any] | None) -> Non
           f"all {r['cpu_all']:.1f} s")
     s = r["store"]
     print(f"  stored {s['articles']} articles ({s['distinct_urls']} distinct URLs), {s['stories']} stories, "
-          f"runs {s['runs']}; as expected: {r['stored_as_expected']}")
+          f"runs {s['runs']} (when done, before the stop: {r.get('runs_at_done', '-')}); "
+          f"as expected: {r['stored_as_expected']}")
+    if "stop_s" in r:
+        print(f"  stopping took {r['stop_s']:.1f} s after SIGTERM")
     print(f"  article pages: {r['article_pages']} distinct served of {r['expected_pages']}, "
           f"{r['article_requests']} requests ({r['article_200']} answered 200), "
           f"{r['fetched_twice']} fetched more than once")
