@@ -112,6 +112,13 @@ class Redis:
         assert self.server.process is not None
         return cpu_of(self.server.process.pid)
 
+    def commands(self) -> dict[str, int]:
+        """Calls per Redis command since the server started (INFO commandstats)."""
+        import redis
+
+        stats = redis.Redis.from_url(self.url).info("commandstats")
+        return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+
     def stop(self) -> None:
         self.server.stop()
 
@@ -210,10 +217,12 @@ def env() -> dict[str, str]:
 
 
 def run_daemons(roles: list[tuple[str, Path, str | None]], database: str, names: set[str],
-                portal: BenchPortal, articles: int, timeout: float) -> dict[str, Any]:
+                portal: BenchPortal, articles: int, timeout: float, py_spy: bool = False
+                ) -> dict[str, Any]:
     """Start `newswatch run [--role R]` per (label, config, role); stop them when the work is done."""
     started = time.perf_counter()
     children: dict[str, subprocess.Popen[bytes]] = {}
+    spies: list[subprocess.Popen[bytes]] = []
     logs = []
     for label, config, role in roles:
         log = (config.parent / f"{label}.log").open("wb")
@@ -223,6 +232,12 @@ def run_daemons(roles: list[tuple[str, Path, str | None]], database: str, names:
             command += ["--role", role]
         children[label] = subprocess.Popen(command, cwd=config.parent, stdout=log,
                                            stderr=subprocess.STDOUT, env=env())
+        if py_spy:
+            spies.append(subprocess.Popen(
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                 str(children[label].pid), "--subprocesses", "--rate", "50", "--format", "raw",
+                 "--output", str(config.parent / f"{label}.py-spy.txt")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     cpu: dict[str, float] = dict.fromkeys(children, 0.0)
     service_cpu: dict[str, float] = dict.fromkeys(children, 0.0)
     peak: dict[str, int] = dict.fromkeys(children, 0)
@@ -259,6 +274,11 @@ def run_daemons(roles: list[tuple[str, Path, str | None]], database: str, names:
             codes[label] = child.wait(10)
     for log in logs:
         log.close()
+    for spy in spies:
+        try:
+            spy.wait(60)
+        except subprocess.TimeoutExpired:
+            spy.kill()
     return {"exit_codes": codes, "wall_s": wall, "done": done_at is not None, "cpu": cpu,
             "runs_at_done": runs_at_done, "stop_s": time.perf_counter() - started - wall,
             "service_cpu": service_cpu, "peak_pss_mb": {k: v / 2**20 for k, v in peak.items()}}
@@ -294,11 +314,14 @@ def run_mode(mode: str, folder: Path, portal: BenchPortal, pg: Postgres | None, 
                 roles += [(f"worker-{n}", write_config(folder / f"worker-{n}", sources, database,
                                                        redis.url, every, args), "worker")
                           for n in range(1, workers + 1)]
-            result = run_daemons(roles, database, names, portal, args.articles, args.timeout)
+            result = run_daemons(roles, database, names, portal, args.articles, args.timeout,
+                                 args.py_spy)
         result["load_start"], result["load_end"] = load_start, load()
         result["postgres_cpu"] = (pg.cpu() - pg_before) if pg and mode != "embedded" and \
             mode != "embedded-run" else 0.0
         result["redis_cpu"] = (redis.cpu() - redis_before) if redis else 0.0
+        if redis:
+            result["redis_commands"] = dict(sorted(redis.commands().items(), key=lambda kv: -kv[1]))
     finally:
         if redis:
             redis.stop()
@@ -336,6 +359,10 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version(), "commit": commit}
 
 
+def stored_of(r: dict[str, Any]) -> int:
+    return max(1, r["store"]["articles"])
+
+
 def print_mode(mode: str, r: dict[str, Any], base: dict[str, Any] | None) -> None:
     print(f"\n== {mode}: load {r['load_start']} -> {r['load_end']}")
     print(f"  wall {r['wall_s']:.1f} s" + ("" if r.get("done", True) else " (NOT DONE: timed out)")
@@ -352,6 +379,10 @@ def print_mode(mode: str, r: dict[str, Any], base: dict[str, Any] | None) -> Non
     print(f"  stored {s['articles']} articles ({s['distinct_urls']} distinct URLs), {s['stories']} stories, "
           f"runs {s['runs']} (when done, before the stop: {r.get('runs_at_done', '-')}); "
           f"as expected: {r['stored_as_expected']}")
+    if r.get("redis_commands"):
+        calls = r["redis_commands"]
+        print(f"  Redis commands: {sum(calls.values()):,} ({sum(calls.values()) / stored_of(r):.0f} per "
+              f"stored article): " + ", ".join(f"{k} {v:,}" for k, v in list(calls.items())[:8]))
     if "stop_s" in r:
         print(f"  stopping took {r['stop_s']:.1f} s after SIGTERM")
     print(f"  article pages: {r['article_pages']} distinct served of {r['expected_pages']}, "
@@ -383,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, help="work folder (kept); default a temporary one")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--py-spy", action="store_true",
+                        help="sample each `run` process tree with py-spy (ROLE.py-spy.txt; adds CPU)")
     args = parser.parse_args(argv)
     modes = [m for m in args.modes.split(",") if m]
     unknown = set(modes) - set(MODES)
