@@ -16,6 +16,7 @@ import pytest
 
 from tests.portal import build_pages
 from tests.portal.server import Portal, start_portal
+from tests.waiting import wait_for
 
 README = Path(__file__).parent / "portal" / "README.md"
 MANIFEST = json.loads((build_pages.PAGES_DIR / build_pages.MANIFEST).read_text("utf-8"))
@@ -290,7 +291,9 @@ def test_huge_article_is_twelve_megabytes(portal: Portal) -> None:
     assert status == 200
     assert int(headers["Content-Length"]) == len(body) >= 12_000_000
     assert body.rstrip().endswith(b"</html>")
-    assert portal.requests()[-1].bytes_sent == len(body)
+    # The server records the bytes once its write returns, which may be after the client has read
+    # them all.
+    assert wait_for(lambda: portal.requests()[-1].bytes_sent == len(body), 10), portal.requests()[-1]
 
 
 def test_slow_feed_outlasts_a_client_timeout(portal: Portal) -> None:
