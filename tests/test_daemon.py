@@ -54,6 +54,7 @@ def _services(daemon: subprocess.Popen[str]) -> list[int]:
     return [pid for pid, command in _family(daemon.pid).items() if "crawler.service" in command]
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_one_service_polls_every_source_and_is_restarted_when_it_stops_heart_beating(
         tmp_path: Path, fresh_portal: Portal) -> None:
@@ -134,6 +135,7 @@ def _shift_history(folder: Path, minutes: int) -> None:
     store.close()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_auto_intervals_move_both_ways_with_each_feeds_rhythm(tmp_path: Path,
                                                              fresh_portal: Portal) -> None:
@@ -171,6 +173,7 @@ def test_auto_intervals_move_both_ways_with_each_feeds_rhythm(tmp_path: Path,
     assert "nothing new for" in rows["quiet"]["why"]
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_a_service_past_max_memory_is_restarted(tmp_path: Path, fresh_portal: Portal) -> None:
     config = write_config(tmp_path, [{"name": "kr", "feed": fresh_portal.url_for("/kr/rss.xml"),

@@ -82,6 +82,7 @@ def _rows(folder: Path, sql: str) -> list[tuple]:
     return databases.rows(folder, sql, missing_ok=True)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_daemon_crawls_kills_hung_rounds_sends_missed_digest_and_stops(
     tmp_path: Path, fresh_portal: Portal
