@@ -20,7 +20,7 @@ import pytest
 from tests import databases
 from tests.conftest import newswatch, write_config
 from tests.portal.server import Portal
-from tests.waiting import wait_for
+from tests.waiting import stop, wait_for
 
 
 def _rows(folder: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -91,8 +91,7 @@ def test_one_service_polls_every_source_and_is_restarted_when_it_stops_heart_bea
                 "WHERE s.name = 'hung'")) >= 2, 60)
         assert again, "the abandoned source was not polled again"
         assert _rows(db, "SELECT id, url FROM articles ORDER BY id") == articles, "nothing lost"
-        daemon.send_signal(signal.SIGTERM)
-        _, stderr = daemon.communicate(timeout=60)
+        stderr = stop(daemon)
     finally:
         if daemon.poll() is None:
             daemon.kill()
@@ -186,8 +185,7 @@ def test_a_service_past_max_memory_is_restarted(tmp_path: Path, fresh_portal: Po
         assert first, "no crawl service started"
         restarted = wait_for(lambda: [pid for pid in _services(daemon) if pid not in first], 90)
         assert restarted, "a service past crawl.max_memory kept running"
-        daemon.send_signal(signal.SIGTERM)
-        _, stderr = daemon.communicate(timeout=60)
+        stderr = stop(daemon)
     finally:
         if daemon.poll() is None:
             daemon.kill()

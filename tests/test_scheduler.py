@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from crawler.timing import Rhythm, backoff, digest_missed, last_digest_due, poll
 from tests import databases
 from tests.conftest import write_config
 from tests.portal.server import Portal
+from tests.waiting import stop
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -113,8 +113,7 @@ def test_daemon_crawls_kills_hung_rounds_sends_missed_digest_and_stops(
                 break
             time.sleep(0.5)
         assert daemon.poll() is None, "the daemon died"
-        daemon.send_signal(signal.SIGTERM)
-        _, stderr = daemon.communicate(timeout=30)
+        stderr = stop(daemon, timeout=30)
     finally:
         if daemon.poll() is None:
             daemon.kill()

@@ -20,6 +20,7 @@ import pytest
 from pipelines.digest.links import IRRELEVANT, sign
 from tests.conftest import newswatch
 from tests.portal.server import Portal
+from tests.waiting import stop
 from tests.web_site import SECRET, TOPIC, Site, build_site, environment, free_port, serving
 
 
@@ -144,7 +145,6 @@ def test_base_url_without_a_secret_exits_2_naming_it(site: Site) -> None:
 
 def test_the_daemon_serves_the_web_view_when_web_is_configured(tmp_path: Path,
                                                                portal: Portal) -> None:
-    import signal
     import time
 
     from tests.conftest import write_config
@@ -164,8 +164,7 @@ def test_the_daemon_serves_the_web_view_when_web_is_configured(tmp_path: Path,
                 time.sleep(0.2)
         assert answer is not None and answer.status_code == 200, "the daemon serves no web view"
         assert [row["name"] for row in answer.json()] == ["kr"]
-        daemon.send_signal(signal.SIGTERM)
-        _, stderr = daemon.communicate(timeout=60)
+        stderr = stop(daemon)
     finally:
         if daemon.poll() is None:
             daemon.kill()
