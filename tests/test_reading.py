@@ -45,7 +45,7 @@ from pipelines.storage.queries import (
     story_matches,
     story_page,
 )
-from pipelines.storage.search import FTS_TABLE, forget_index, search_index
+from pipelines.storage.search import FTS_TABLE, forget_index, reads_texts, search_index
 from pipelines.storage.store import MIGRATIONS, Store
 from scheduler import cli
 from tests import databases
@@ -280,7 +280,8 @@ def test_search_finds_korean_and_english_substrings_in_any_case(newsroom: Store)
             assert found == titles, f"--search {search!r}"
 
 
-def test_search_reads_the_index(newsroom: Store) -> None:
+def test_search_reads_the_index(newsroom: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(queries, "WALK", 0)  # no walk in page order first (see below)
     plans = {search: _plan(newsroom, Filters(search=search)) for search in ("반도체", "Semicond")}
     for search, plan in plans.items():
         if newsroom.engine.dialect.name == "sqlite":
@@ -289,6 +290,60 @@ def test_search_reads_the_index(newsroom: Store) -> None:
             assert "ix_articles_text_trgm" in plan and "ix_articles_title_trgm" in plan, plan
     if newsroom.engine.dialect.name == "sqlite":  # PostgreSQL's planner weighs it by cost
         assert FTS_TABLE not in _plan(newsroom, Filters(search="도체")), "2 characters: no trigram"
+
+
+@pytest.fixture
+def crowded(store: Store) -> Store:
+    """36 stories for two topics, every third about lithium; some told twice, where the copy
+    scores higher for one topic but mentions lithium only sometimes."""
+    for n in range(36):
+        text = ("A lithium refinery opened. " if n % 3 == 0 else "A port reopened. ") * 8
+        _, story = add(store, f"Story {n:02d}", text=text,
+                       scores={"ai": 0.5 + n / 100, "chips": 0.9 - n / 100})
+        if n % 4 == 0:
+            add(store, f"Story {n:02d}, told again", source="yonhap", story=story,
+                scores={"ai": 0.505 + n / 100}, text=text if n % 8 else "A port reopened. " * 8)
+    return store
+
+
+@pytest.mark.parametrize("search", ["lithium", "li"])
+def test_a_search_that_reads_texts_walks_the_page_order_to_the_same_pages(
+        crowded: Store, search: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pg_trgm reads each text its index hands over, as does a search of fewer than three
+    characters on either engine: their pages come from the first WALK matches in page order
+    when those hold enough, and are the pages the index gives."""
+    def pages(walk: int, order: Any, limit: int, topic: str | None = None) -> list[Any]:
+        monkeypatch.setattr(queries, "WALK", walk)
+        with crowded.session() as session:
+            return [story_page(session, Filters(search=search, topic=topic), order=order,
+                               limit=limit, offset=offset) for offset in range(0, 30, limit)]
+
+    with crowded.session() as session:
+        walks = reads_texts(session, search)
+    if not walks:
+        assert crowded.engine.dialect.name == "sqlite", "only FTS5 finds without reading texts"
+        return
+    for order, limit, topic in [("topic", 3, None), ("score", 4, None), ("topic", 2, "ai")]:
+        walked, indexed = pages(15, order, limit, topic), pages(0, order, limit, topic)
+        assert [shown(p.rows) for p in walked] == [shown(p.rows) for p in indexed], (order, limit)
+        assert walked[0].estimated and not indexed[0].estimated, "the first page was walked"
+        assert not walked[-1].estimated, "a page past the walk came from the index"
+        exact = indexed[0].total
+        assert exact / 2 <= walked[0].total <= exact * 2, (walked[0].total, exact)
+    every = reference(crowded, search=search)
+    assert [row for page in pages(15, "topic", 3) for row in shown(page.rows)] == every[:30]
+    assert pages(1000, "topic", 3)[0].total == len(every), "a walk over every match counts them"
+    if crowded.engine.dialect.name == "postgresql":  # the walk reads each text, not the index
+        monkeypatch.setattr(queries, "WALK", 15)
+        plan = _plan(crowded, Filters(search=search))
+        assert "trgm" not in plan, plan
+
+
+def test_an_estimated_total_says_about(crowded: Store, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(queries, "WALK", 15)
+    table = _run(_config(crowded, tmp_path), "matches", "--search", "li", "--limit", "3")
+    assert re.search(r"rows 1-3 of about \d+; --offset 3 for the next page", table), table
 
 
 def test_the_index_follows_inserts_updates_and_deletes(store: Store) -> None:

@@ -78,7 +78,7 @@ def matches(ctx: click.Context, since: str, topic: str | None, source: str | Non
                        "read; narrow it with --since or --topic if this is slow", err=True)
         if fmt == "table":
             page = story_page(session, filters, limit=limit or None, offset=offset)
-            _matches_table(page.rows, page.total, offset)
+            _matches_table(page.rows, page.total, offset, page.estimated)
             return
         # JSON and CSV may hold every match of years: written row by row, never held at once.
         rows = (_match_row(row.to_json(), fmt) for row in iter_story_matches(
@@ -97,7 +97,7 @@ def _match_row(row: dict[str, Any], fmt: str) -> dict[str, Any]:
     return row
 
 
-def _matches_table(rows: list[Any], total: int, offset: int) -> None:
+def _matches_table(rows: list[Any], total: int, offset: int, estimated: bool = False) -> None:
     data = [_match_row(r.to_json(), "table") for r in rows]
     columns = ["id", "score", "topic", "source", "date", "title", "also_in", "url"]
     if len({row["topic"] for row in data}) <= 1:
@@ -108,7 +108,8 @@ def _matches_table(rows: list[Any], total: int, offset: int) -> None:
     end = offset + len(data)
     if data and (offset or end < total):
         more = f"; --offset {end} for the next page" if end < total else ""
-        click.echo(f"rows {offset + 1}-{end} of {total}{more}; --limit 0 for all")
+        of = f"about {total:,}" if estimated else total
+        click.echo(f"rows {offset + 1}-{end} of {of}{more}; --limit 0 for all")
 
 
 def _known(value: str | None, names: list[str], option: str, what: str) -> None:

@@ -66,6 +66,7 @@ def matches_page(request: Request) -> Response:
     last = max((page.total - 1) // PAGE_ROWS + 1, 1)
     return web.page(
         request, "matches.html.j2", title="Matches", groups=groups, total=page.total,
+        estimated=page.estimated,
         first=(page_no - 1) * PAGE_ROWS + 1, last_row=(page_no - 1) * PAGE_ROWS + len(page.rows),
         page_no=page_no, pages=last, asked=asked, sources=web.source_names,
         prev_link=f"?{query(**keep, page=page_no - 1)}" if page_no > 1 else None,
