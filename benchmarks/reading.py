@@ -253,8 +253,9 @@ with engine.connect() as c:
         index = None
     else:
         size = c.exec_driver_sql("SELECT pg_database_size(current_database())").scalar()
-        index = c.exec_driver_sql("SELECT sum(pg_relation_size(oid)) FROM pg_class "
-                                  "WHERE relname IN ('ix_articles_title_trgm', 'ix_articles_text_trgm')").scalar()
+        index = c.exec_driver_sql(
+            "SELECT sum(pg_relation_size(oid)) FROM pg_class "
+            "WHERE relname IN ('ix_articles_title_trgm', 'ix_articles_text_trgm')").scalar()
 print(json.dumps({"database_gb": size / 1e9, "search_index_gb": index and index / 1e9}))
 """
     done = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,

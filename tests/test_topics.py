@@ -36,8 +36,10 @@ def test_builtin_topic_ships_as_data_and_loads_through_the_model():
     topics = builtin_topics()
     assert [t.name for t in topics] == [DEFAULT_TOPIC]
     assert (TOPIC_DATA / f"{DEFAULT_TOPIC}.toml").is_file()
+    # Loaded as a user's file: every pattern is compiled to be checked (built-ins skip that).
     config = load_topic_file(TOPIC_DATA / f"{DEFAULT_TOPIC}.toml")
     assert isinstance(config, TopicConfig)
+    assert config == topics[0]
     assert {"ai", "actor", "action"} <= {n for n, g in config.terms.items() if g.mode == "require"}
     assert 0 < config.threshold < 1
 
@@ -269,3 +271,10 @@ def test_regex_entries_get_an_anchor_that_every_match_contains(pattern, anchor, 
     assert found, f"{pattern} should match {text!r}"
     haystack = text.lower() if alternative.fold else text
     assert all(anchor is None or anchor in haystack[s:e] for s, e, _ in found)
+
+
+def test_a_users_pattern_that_does_not_compile_is_named():
+    """Built-in topics skip compiling their patterns to check them; a user's never do."""
+    bad = {"name": "mine", "terms": {"x": {"sets": [{"match": ["re:(unclosed"]}]}}}
+    with pytest.raises(ValueError, match=r"is not a valid pattern"):
+        resolve_topics([bad])

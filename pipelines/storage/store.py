@@ -26,7 +26,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.dedupe.near_duplicates import NearDuplicate, NearDuplicates, band_rows, current_values
 from pipelines.storage.models import (
     Article,
     ArticleBand,
@@ -44,6 +43,7 @@ from pipelines.storage.search import forget_index
 if TYPE_CHECKING:
     from crawler.config import SourceConfig
     from crawler.timing import Rhythm
+    from pipelines.dedupe.near_duplicates import NearDuplicate, NearDuplicates
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -355,6 +355,9 @@ class Store:
 
         Returns the ids and what was joined, or None if the URL or text is already stored.
         """
+        # Here, not at the top: reading commands open a Store and need no numpy.
+        from pipelines.dedupe.near_duplicates import NearDuplicates, band_rows, current_values
+
         values = current_values(fields.get("minhash"))
         if fields.get("minhash") is not None and values is None:
             logger.warning("%s: its signature is not a current one; stored without near-duplicate "
@@ -396,6 +399,8 @@ class Store:
                             near_duplicates: NearDuplicates | None = None,
                             now: datetime | None = None) -> NearDuplicate | None:
         """The stored near-duplicate of a signature, outside any write: for reports and tests."""
+        from pipelines.dedupe.near_duplicates import NearDuplicates
+
         with self.engine.connect() as connection:
             return (near_duplicates or NearDuplicates()).find(connection, values, text, now=now)
 
