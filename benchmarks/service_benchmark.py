@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -497,7 +498,8 @@ def write_config(folder: Path, urls: list[str], args: argparse.Namespace, every:
         crawl["parallel_rounds"] = min(args.parallel, 32)
     if args.extract_workers is not None:
         crawl["extract_workers"] = args.extract_workers
-    lines = ["[database]", 'url = "sqlite:///newswatch.db"', "", "[crawl]"]
+    url = getattr(args, "database_url", None) or "sqlite:///newswatch.db"
+    lines = ["[database]", f"url = {json.dumps(url)}", "", "[crawl]"]
     lines += [f"{k} = {str(v).lower() if isinstance(v, bool) else json.dumps(v)}" for k, v in crawl.items()]
     lines += ["", "[digest]", 'outbox = "outbox"']
     for n, url in enumerate(urls):
@@ -524,15 +526,28 @@ def newswatch(config: Path, *words: str) -> list[str]:
     return [sys.executable, "-m", "scheduler", "--config", str(config), *words]
 
 
-def _utc(text: str | None) -> float | None:
-    if not text:
+def _utc(value: str | datetime | None) -> float | None:
+    """A stored UTC time (text from SQLite, a naive datetime from PostgreSQL) as a timestamp."""
+    if not value:
         return None
-    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return at.replace(tzinfo=UTC).timestamp()
+
+
+def connect(folder: Path) -> Any:
+    """A DB-API connection to the store the config in `folder` names: its newswatch.db, or a
+    PostgreSQL database (service_stored.py --url)."""
+    url = tomllib.loads((folder / "newswatch.toml").read_text("utf-8"))["database"]["url"]
+    if url.startswith("postgresql"):
+        import psycopg
+
+        return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    return sqlite3.connect(folder / "newswatch.db", timeout=30)
 
 
 def runs(folder: Path, since: float = 0.0, until: float = float("inf")) -> list[dict[str, Any]]:
     """crawl_runs started in [since, until], with their source's name."""
-    with contextlib.closing(sqlite3.connect(folder / "newswatch.db", timeout=30)) as db:
+    with contextlib.closing(connect(folder)) as db:
         rows = db.execute("select s.name, r.started_at, r.finished_at, r.status, r.error, r.requests, "
                           "r.new_articles from crawl_runs r join sources s on s.id = r.source_id").fetchall()
     out = []
@@ -545,7 +560,7 @@ def runs(folder: Path, since: float = 0.0, until: float = float("inf")) -> list[
 
 
 def articles_stored(folder: Path) -> int:
-    with contextlib.closing(sqlite3.connect(folder / "newswatch.db", timeout=30)) as db:
+    with contextlib.closing(connect(folder)) as db:
         return db.execute("select count(*) from articles").fetchone()[0]
 
 

@@ -1,8 +1,9 @@
 """The crawl service over a store of 1M articles (issue 12): unchanged polls, memory, start-up.
 
 Copies a big SQLite store (made by reading.py --keep or reading_data.py: synthetic sources and
-articles), points a config at the copy with a few real feeds served by service_benchmark.py's feed
-portal (each feed its own loopback site; every = "1m"), and measures, all on 127.0.0.1:
+articles) or uses a big PostgreSQL store in place (``--url``), points a config at it with a few
+real feeds served by service_benchmark.py's feed portal (each feed its own loopback site;
+every = "1m"), and measures, all on 127.0.0.1:
 
 1. a first ``newswatch crawl`` that settles the feeds (and migrates the store if it must: timed);
 2. unchanged rounds with ``newswatch crawl`` (one process: start-up included) and one unchanged
@@ -16,6 +17,7 @@ portal (each feed its own loopback site; every = "1m"), and measures, all on 127
 
     python benchmarks/service_stored.py --db /work/rd/sqlite/newswatch.db --dir /tmp/stored
     python benchmarks/service_stored.py --db DB --sources 20 --batches 5 --daemon-minutes 3
+    python benchmarks/service_stored.py --url postgresql+psycopg://…/reading --dir /tmp/stored
 
 Figures: benchmarks/README.md, "Crawl service at 1M stored articles (issue 12)".
 """
@@ -27,7 +29,6 @@ import contextlib
 import json
 import queue
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ from service_benchmark import (  # noqa: E402
     Watched,
     _proc_cpu,
     _pss,
+    connect,
     crawl_round,
     env_for,
     load_text,
@@ -73,27 +75,28 @@ def copy_store(source: Path, folder: Path) -> dict[str, Any]:
         if Path(f"{source}{suffix}").exists():
             subprocess.run(["cp", "--reflink=auto", f"{source}{suffix}",
                             str(folder / f"newswatch.db{suffix}")], check=True)
-    copied = time.perf_counter() - started
-    with contextlib.closing(sqlite3.connect(folder / "newswatch.db", timeout=60)) as db:
-        articles = db.execute("select count(*) from articles").fetchone()[0]
-        sources = db.execute("select count(*) from sources").fetchone()[0]
-        revision = db.execute("select version_num from alembic_version").fetchone()[0]
-    return {"copy_s": copied, "bytes": (folder / "newswatch.db").stat().st_size,
-            "articles": articles, "sources": sources, "revision": revision}
+    return {"copy_s": time.perf_counter() - started,
+            "bytes": (folder / "newswatch.db").stat().st_size, **describe(folder)}
 
 
-def migrate(folder: Path) -> dict[str, Any]:
+def describe(folder: Path) -> dict[str, Any]:
+    """How many articles and sources the store holds, and its schema revision."""
+    with contextlib.closing(connect(folder)) as db:
+        return {"articles": db.execute("select count(*) from articles").fetchone()[0],
+                "sources": db.execute("select count(*) from sources").fetchone()[0],
+                "revision": db.execute("select version_num from alembic_version").fetchone()[0]}
+
+
+def migrate(folder: Path, url: str) -> dict[str, Any]:
     """Store.migrate() in a fresh process (what the first newswatch command would do): wall, CPU."""
     load_start, started = os.getloadavg(), time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", "import sys; from pipelines.storage.store import "
-                              "Store; Store(sys.argv[1]).migrate()", "sqlite:///newswatch.db"],
+                              "Store; Store(sys.argv[1]).migrate()", url],
                              cwd=folder, env=env_for(ROOT))
     _, status, usage = os.wait4(child.pid, 0)
-    with contextlib.closing(sqlite3.connect(folder / "newswatch.db", timeout=60)) as db:
-        revision = db.execute("select version_num from alembic_version").fetchone()[0]
     return {"exit_code": os.waitstatus_to_exitcode(status), "wall_s": time.perf_counter() - started,
             "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "revision": revision, "load": [load_start, os.getloadavg()]}
+            "revision": describe(folder)["revision"], "load": [load_start, os.getloadavg()]}
 
 
 class Service:
@@ -219,7 +222,11 @@ def part_daemon(config: Path, folder: Path, polls_expected: int, minutes: float,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True, help="the big SQLite store to copy")
+    store = parser.add_mutually_exclusive_group(required=True)
+    store.add_argument("--db", type=Path, help="the big SQLite store to copy")
+    store.add_argument("--url", dest="database_url",
+                       help="a big PostgreSQL store (postgresql+psycopg://…) used in place, not "
+                            "copied: the benchmark adds its feeds to it as sources")
     parser.add_argument("--dir", type=Path, help="work folder (kept); default: a temporary one")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--json", type=Path)
@@ -242,15 +249,18 @@ def main(argv: list[str] | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"machine": info}
     try:
-        print("copying the store…", file=sys.stderr)
-        out["store"] = copy_store(args.db, folder)
-        print(f"  {out['store']}", file=sys.stderr)
         portal = PortalProcess(folder, args)
         try:
             config = write_config(folder, portal.urls, args, "1m")
+            if args.database_url:
+                out["store"] = {"url": args.database_url, **describe(folder)}
+            else:
+                print("copying the store…", file=sys.stderr)
+                out["store"] = copy_store(args.db, folder)
+            print(f"  {out['store']}", file=sys.stderr)
             names = [source_name(n) for n in range(args.sources)]
             print("migrating the copy to the current schema (if it must)…", file=sys.stderr)
-            out["migrate"] = migrate(folder)
+            out["migrate"] = migrate(folder, args.database_url or "sqlite:///newswatch.db")
             print(f"  {out['migrate']}", file=sys.stderr)
             print("first crawl (settles the feeds)…", file=sys.stderr)
             out["first"] = crawl_round(portal, folder, config, env_for(ROOT), "first", args)
@@ -290,9 +300,10 @@ def report(out: dict[str, Any]) -> None:
     print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB; Python {info['python']}; "
           f"commit {info['commit']}; load {load_text(info['load_average'])} -> "
           f"{load_text(info['load_average_end'])}")
+    where = (f"{store['bytes'] / 1e9:.2f} GB, copied in {store['copy_s']:.1f}s" if "bytes" in store
+             else f"used in place at {store['url']}")
     print(f"store: {store['articles']:,} articles, {store['sources']} sources, "
-          f"{store['bytes'] / 1e9:.2f} GB, "
-          f"revision {store['revision']}, copied in {store['copy_s']:.1f}s")
+          f"revision {store['revision']}, {where}")
     if "migrate" in out:
         m = out["migrate"]
         print(f"migration to {m['revision']}: wall {m['wall_s']:.1f}s, CPU {m['cpu_s']:.1f}s, peak RSS "
