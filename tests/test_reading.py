@@ -49,6 +49,7 @@ from pipelines.storage.search import FTS_TABLE, forget_index, reads_texts, searc
 from pipelines.storage.store import MIGRATIONS, Store
 from scheduler import cli
 from tests import databases
+from tests.sql_plans import explain, statements
 
 pytestmark = pytest.mark.postgres
 SOURCES = ("etnews", "yonhap", "guardian")
@@ -430,12 +431,12 @@ def test_digest_takes_the_best_unsent_stories_and_reads_only_those(store: Store)
         session.flush()
         session.add_all(DigestItem(digest_id=1, story_id=stories[n], topic="ai") for n in (29, 28))
     config = DigestConfig.model_validate({"max_items": 5, "to": ["a@example.org"]})
-    with _statements(store) as statements, _loaded_articles() as loaded:
+    with statements(store) as seen, _loaded_articles() as loaded:
         content = preview_digest(store, config, now=NOW)
     assert [item.title for item in content.items] == [f"Story {n}" for n in (27, 26, 25, 24, 23)]
     assert "23 more matches wait for the next digest" in content.text
     assert loaded == [], "no Article object (and its whole text) was loaded"
-    texts = [s for s in statements if "articles.text" in s]
+    texts = [s for s in seen if "articles.text" in s]
     assert texts and all(_only_leads(s) for s in texts), texts
     [lead_query] = [s for s in texts if "substr(articles.text" in s]
     assert _in_list_size(lead_query) == 5, "leads are read for the 5 chosen stories only"
@@ -461,33 +462,10 @@ def _run(config: Path, *args: str) -> str:
 
 def _plan(store: Store, filters: Filters) -> str:
     """The engine's plan for the page query `story_page` sends."""
-    with _statements(store, params=True) as statements, store.session() as session:
+    with statements(store, params=True) as seen, store.session() as session:
         story_page(session, filters, limit=10)
-    sql, params = next((s, p) for s, p in statements if "ORDER BY" in s and "LIMIT" in s)
-    with store.engine.connect() as connection:
-        if store.engine.dialect.name == "sqlite":
-            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
-            return "\n".join(row[-1] for row in rows)
-        # On a table this small a scan is cheaper: ask whether the index can answer at all.
-        connection.exec_driver_sql("SET enable_seqscan = off; SET enable_indexscan = off")
-        return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql, params))
-
-
-class _statements:
-    """Every SQL statement the store's engine runs inside the block (with parameters if asked)."""
-
-    def __init__(self, store: Store, params: bool = False) -> None:
-        self.engine, self.params, self.seen = store.engine, params, []
-
-    def _record(self, conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        self.seen.append((statement, parameters) if self.params else statement)
-
-    def __enter__(self) -> list[Any]:
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self.seen
-
-    def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._record)
+    sql, params = next((s, p) for s, p in seen if "ORDER BY" in s and "LIMIT" in s)
+    return explain(store, sql, params, off=("seqscan", "indexscan"))
 
 
 class _loaded_articles:

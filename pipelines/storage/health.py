@@ -33,7 +33,7 @@ def diagnose(store: Store, source: SourceConfig, row: Source, failing_after: int
     with store.session() as session:
         recent = list(session.scalars(
             select(CrawlRun).where(CrawlRun.source_id == row.id, CrawlRun.status != "running")
-            .order_by(CrawlRun.id.desc()).limit(RECENT_RUNS)))
+            .order_by(CrawlRun.started_at.desc()).limit(RECENT_RUNS)))
         since = now - timedelta(days=30)
         count, first, last = session.execute(
             select(func.count(), func.min(Article.fetched_at), func.max(Article.fetched_at))

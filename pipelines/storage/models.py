@@ -82,7 +82,7 @@ class CrawlRun(Base):
     __tablename__ = "crawl_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="running")
@@ -233,6 +233,8 @@ class DigestItem(Base):
 
 Index("ix_articles_published", Article.published)
 Index("ix_articles_source_fetched", Article.source_id, Article.fetched_at)
+# A source's newest runs and its runs since a time (health, rhythm), without reading all its runs.
+Index("ix_crawl_runs_source_started", CrawlRun.source_id, CrawlRun.started_at)
 # A story's matches for a topic, by score: is there a better one (queries.py), and how many
 # stories (counted from the index alone).
 Index("ix_matches_story", Match.story_id, Match.topic, Match.score, Match.first_seen)

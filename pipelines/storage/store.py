@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision (a test checks it against Alembic's head). A database already
 # there needs no Alembic, whose import (with Mako and Pygments) costs every crawl round 0.3 s.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 # The PostgreSQL advisory lock that add_article holds while it looks up and stores ("nwstory").
 STORY_LOCK = 0x6E7773746F7279
 
@@ -447,7 +447,7 @@ class Store:
     def last_run(self, source_id: int) -> CrawlRun | None:
         with self.session() as session:
             return session.scalar(select(CrawlRun).where(CrawlRun.source_id == source_id)
-                                  .order_by(CrawlRun.id.desc()).limit(1))
+                                  .order_by(CrawlRun.started_at.desc()).limit(1))
 
     def latest_article_at(self, source_id: int) -> datetime | None:
         with self.session() as session:
