@@ -69,7 +69,10 @@ def test_health_tells_failing_silent_and_textless_sources_apart(tmp_path: Path,
     assert health["once"] == "failing 1 round in a row", "never ok beside a failed last round"
     assert health["textless"].startswith("pages yield no article text")
     assert health["new"] == "never run"
-    lines = attention(store, config)
+    with statements(store) as seen:
+        lines = attention(store, config)
+    assert not [s for s in seen if "row_number" in s.lower() or "group by" in s.lower()], (
+        "the digest's footer reads no polling rhythms and no article counts")
     assert len(lines) == 3
     assert any(line.startswith("broken: failing 4 rounds") and "HTTP 500" in line for line in lines)
     store.close()

@@ -55,17 +55,13 @@ def _ago(delta: timedelta) -> str:
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} h"
 
 
-def source_rows(store: Store, config: Config, *, counts: bool = True) -> list[dict[str, Any]]:
-    """One row per configured source, in config order, with the documented keys.
-
-    `counts=False` leaves `articles` out (None): counting a million articles by source is the
-    one read here that grows with the store, and the digest's footer does not show it.
-    """
+def source_rows(store: Store, config: Config) -> list[dict[str, Any]]:
+    """One row per configured source, in config order, with the documented keys."""
     from crawler.timing import RATE_WINDOW, Rhythm, poll_interval
 
     now = datetime.now(UTC)
     by_name = {row.name: row for row in store.sources()}
-    articles = store.article_counts() if counts else {}
+    articles = store.article_counts()
     rhythms = store.rhythms(now - RATE_WINDOW)
     rows = []
     for source in config.sources:
@@ -76,7 +72,7 @@ def source_rows(store: Store, config: Config, *, counts: bool = True) -> list[di
             "name": source.name,
             "kind": source.kind,
             "url": source.url,
-            "articles": articles.get(row.id, 0) if counts else None,
+            "articles": articles.get(row.id, 0),
             "last_run": row.last_run_at,
             "last_status": row.last_status or "never run",
             "failures": row.consecutive_failures,
@@ -89,12 +85,19 @@ def source_rows(store: Store, config: Config, *, counts: bool = True) -> list[di
 
 
 def attention(store: Store, config: Config) -> list[str]:
-    """Lines for the digest's "sources needing attention" footer; empty when all is well."""
+    """Lines for the digest's "sources needing attention" footer; empty when all is well.
+
+    Only health is read: no article counts and no polling rhythms (the week of crawl runs behind
+    every source's interval), which the footer does not show.
+    """
+    by_name = {row.name: row for row in store.sources()}
     lines = []
-    for row in source_rows(store, config, counts=False):
-        if 0 < row["failures"] < config.crawl.backoff_after:
+    for source in config.sources:
+        row = by_name[source.name]
+        if 0 < row.consecutive_failures < config.crawl.backoff_after:
             continue  # one bad round is not worth a reader's attention yet; a streak is
-        if row["health"] not in ("ok", "never run"):
-            error = f": {row['last_error']}" if row["last_error"] else ""
-            lines.append(f"{row['name']}: {row['health']}{error}")
+        health = diagnose(store, source, row, config.crawl.backoff_after)
+        if health not in ("ok", "never run"):
+            error = f": {row.last_error}" if row.last_error else ""
+            lines.append(f"{row.name}: {health}{error}")
     return lines
