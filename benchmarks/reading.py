@@ -256,7 +256,7 @@ with engine.connect() as c:
         index = c.exec_driver_sql(
             "SELECT sum(pg_relation_size(oid)) FROM pg_class "
             "WHERE relname IN ('ix_articles_title_trgm', 'ix_articles_text_trgm')").scalar()
-print(json.dumps({"database_gb": size / 1e9, "search_index_gb": index and index / 1e9}))
+print(json.dumps({"database_gb": float(size) / 1e9, "search_index_gb": index and float(index) / 1e9}))
 """
     done = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
                           env=env)

@@ -340,6 +340,44 @@ def test_a_search_that_reads_texts_walks_the_page_order_to_the_same_pages(
         assert "trgm" not in plan, plan
 
 
+@pytest.mark.parametrize("search", ["lithium", "li"])
+def test_a_walk_goes_on_while_that_reads_fewer_texts_than_the_index(
+        crowded: Store, search: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the first WALK matches hold too few for the page, a common word's walk reads on
+    (the index would hand over every stored text that has it, matched or not); a word in one
+    text only goes to the index."""
+    with crowded.session() as session:
+        if not reads_texts(session, search):
+            return  # FTS5 answers from the index alone: nothing is walked
+    for n in range(300):  # articles no topic matched: the index reads them, the walk never does
+        url = f"https://etnews.example/other/{n}"
+        crowded.add_article({"source_id": crowded.source_id("etnews"), "url": url,
+                             "canonical_url": url, "title": f"Other {n}", "language": "en",
+                             "text": f"Lithium prices, part {n}. " * 8, "fingerprint": url},
+                            scores=[])
+    monkeypatch.setattr(queries, "WALK", 4)
+    with crowded.session() as session:
+        walked = story_page(session, Filters(search=search), limit=6)
+    monkeypatch.setattr(queries, "WALK", 0)
+    with crowded.session() as session:
+        indexed = story_page(session, Filters(search=search), limit=6)
+    assert shown(walked.rows) == shown(indexed.rows)
+    assert walked.walked > 4, "the walk went on past its first WALK matches"
+    assert indexed.walked == 0
+    monkeypatch.setattr(queries, "WALK", 4)
+    with crowded.session() as session:  # every row (an export): the walk reads every match
+        every = story_page(session, Filters(search=search))
+    assert shown(every.rows) == reference(crowded, search=search)
+    assert (every.total, every.estimated) == (len(every.rows), False) and every.walked > 4
+    if search == "lithium":  # the index can answer a rare word of 3 characters or more
+        add(crowded, "A late story", text="A cobalt mine closed. " * 8, scores={"ai": 0.01})
+        monkeypatch.setattr(queries, "WALK", 4)
+        with crowded.session() as session:
+            rare = story_page(session, Filters(search="cobalt"), limit=6)
+        assert [(r.title, r.topic) for r in rare.rows] == [("A late story", "ai")]
+        assert rare.walked == 0, "none of the first 4 held it: the index found its one text"
+
+
 def test_an_estimated_total_says_about(crowded: Store, tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(queries, "WALK", 15)

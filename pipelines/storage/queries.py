@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from pipelines.storage.models import Article, DigestItem, Label, Match, Page, Source
-from pipelines.storage.search import contains, reads_texts
+from pipelines.storage.search import Via, contains, reads_texts, uses_index
 
 if TYPE_CHECKING:
     from sqlalchemy import Row, Select
@@ -29,8 +29,8 @@ LEAD_LIMIT = 280  # characters of the digest's two-line lead
 # A text whose first LEAD_PREFIX characters fold to less than a lead is read whole (rare).
 LEAD_PREFIX = 400
 BATCH = 500  # rows read wide at a time when every row is wanted (iter_story_matches)
-# Matches a page of a search that reads texts takes in page order before it asks the index
-# instead (see _walk): a word in one match of forty still fills a page of 50 from them.
+# Matches a page of a search that reads texts reads first in page order, before it weighs going
+# on against asking the index (see _walk): a word in one match of forty fills a page of 50.
 WALK = 2000
 Order = Literal["topic", "score"]
 
@@ -70,6 +70,7 @@ class StoryPage:
     rows: list[StoryMatch]
     total: int
     estimated: bool = False  # `total` is estimated: counting would read every text that matches
+    walked: int = 0  # candidates whose text a search read in page order (0: no walk, see _walk)
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,12 @@ def story_page(session: Session, filters: Filters | None = None, *, order: Order
     """
     filters = filters or Filters()
     walked = _walk(session, filters, order, limit, offset)
-    if walked is not None:
-        narrow, total, estimated = walked
-        return StoryPage(_widen(session, narrow), total, estimated)
-    narrow = session.execute(_page(session, filters, order, limit, offset)).all()
+    if not isinstance(walked, str):
+        narrow, total, estimated, read = walked
+        return StoryPage(_widen(session, narrow), total, estimated, read)
+    narrow = session.execute(_page(session, filters, order, limit, offset, walked)).all()
     total = (offset + len(narrow) if limit is None or (narrow and len(narrow) < limit)
-             else count_stories(session, filters))
+             else count_stories(session, filters, via=walked))
     return StoryPage(_widen(session, narrow), total)
 
 
@@ -130,51 +131,70 @@ def iter_story_matches(session: Session, filters: Filters | None = None, *,
     once (tens of bytes each), the wide ones BATCH at a time, so memory stays bounded."""
     filters = filters or Filters()
     walked = _walk(session, filters, order, limit, offset)
-    narrow = (walked[0] if walked is not None
-              else session.execute(_page(session, filters, order, limit, offset)).all())
+    narrow = (session.execute(_page(session, filters, order, limit, offset, walked)).all()
+              if isinstance(walked, str) else walked[0])
     for start in range(0, len(narrow), BATCH):
         yield from _widen(session, narrow[start : start + BATCH])
 
 
-def count_stories(session: Session, filters: Filters | None = None) -> int:
+def count_stories(session: Session, filters: Filters | None = None, *,
+                  via: Via = "planner") -> int:
     """How many rows `story_page` has over all pages."""
-    best = _best(session, filters or Filters()).subquery()
+    best = _best(session, filters or Filters(), via=via).subquery()
     return session.scalar(select(func.count()).select_from(best)) or 0
 
 
 def _walk(session: Session, filters: Filters, order: Order, limit: int | None,
-          offset: int) -> tuple[Sequence[Row[Any]], int, bool] | None:
-    """A page of a search that reads texts, found by reading the first WALK candidates in page
-    order: the page's rows, the total, and whether the total is estimated. None when that
-    is not the way: no search, no limit, or too few of the WALK for the page (a rare text,
-    which the index finds without reading many).
+          offset: int) -> tuple[Sequence[Row[Any]], int, bool, int] | Via:
+    """A page of a search that reads texts (every row from `offset` when `limit` is None), found
+    by reading candidates' texts in page order: the rows, the total, whether the total is
+    estimated, and how many texts were read. Else how the page query should read texts:
+    "index" for a word so rare that the index finds its rows with less reading than the walk
+    would need; "planner" when no walk applies (no search, or one FTS5 answers).
 
     A common word is in a large share of the texts: the trigram index hands over most of a
     million rows and each is read (3.3 s for "semiconductor" in 71k of 1M articles), where the
     page order finds 50 in the first few hundred matches. The page is exact: a story's better
     match comes before it in either order, so the fold of a prefix is a prefix of the fold.
-    The total is exact when the WALK held every candidate, else scaled from the share of the
-    WALK that matched (counting exactly would read every matching text).
+
+    The walk reads WALK candidates, then, while the page is not full, as many more as the share
+    found so far says the page needs (twice that, at least WALK; for every row, all of them) as
+    long as that is fewer texts than the index would hand over (that share of every stored
+    article). The total is exact when every candidate was read, else scaled from the share
+    found (counting exactly would read every matching text).
     """
-    if not (WALK and limit and filters.search and reads_texts(session, filters.search)):
-        return None
+    if not (WALK and filters.search and reads_texts(session, filters.search)):
+        return "planner"
     candidates = select(Match.id).where(*_kept(session, Match, replace(filters, search=None)))
     if filters.topic:
         candidates = candidates.where(Match.topic == filters.topic)
     if filters.min_score is not None:
         candidates = candidates.where(Match.score >= filters.min_score)
-    window = candidates.order_by(*_order(order)).limit(WALK).scalar_subquery()
-    hits = session.execute(_best(session, filters, row_by_row=True).where(Match.id.in_(window))
-                           .order_by(*_order(order))).all()
     many = session.scalar(select(func.count()).select_from(candidates.subquery())) or 0
-    if many <= WALK:  # the walk held every candidate: this is the whole answer
-        return hits[offset : offset + limit], len(hits), False
-    if len(hits) < offset + limit:
-        return None
-    return hits[offset : offset + limit], max(len(hits), round(len(hits) * many / WALK)), True
+    indexed = uses_index(session, filters.search)
+    stored = (session.scalar(select(func.max(Article.id))) or 0) if indexed else 0  # ~ articles
+    end = None if limit is None else offset + limit
+    hits, walked, chunk = [], 0, WALK
+    while True:
+        window = (candidates.order_by(*_order(order)).offset(walked or None).limit(chunk)
+                  .scalar_subquery())
+        hits += session.execute(_best(session, filters, via="rows")
+                                .where(Match.id.in_(window)).order_by(*_order(order))).all()
+        walked = min(many, walked + chunk)
+        if walked >= many:  # every candidate was read: this is the whole answer
+            return hits[offset:end], len(hits), False, walked
+        if end is not None and len(hits) >= end:
+            return hits[offset:end], max(len(hits), round(len(hits) * many / walked)), True, walked
+        share = len(hits) / walked
+        more = many - walked
+        if end is not None and share:
+            more = min(more, round((end - len(hits)) / share))
+        if indexed and more >= share * stored:
+            return "index"  # it hands over fewer texts than the walk would read
+        chunk = max(WALK, 2 * more)
 
 
-def _best(session: Session, filters: Filters, *, row_by_row: bool = False) -> Select[Any]:
+def _best(session: Session, filters: Filters, *, via: Via = "planner") -> Select[Any]:
     """The best match of each story and topic among those the filters keep, narrow columns only.
 
     "Best" is a match that no other kept match of the same story and topic beats: by a higher
@@ -190,9 +210,9 @@ def _best(session: Session, filters: Filters, *, row_by_row: bool = False) -> Se
             and_(better.score == Match.score,
                  or_(better.first_seen < Match.first_seen,
                      and_(better.first_seen == Match.first_seen, better.id < Match.id)))),
-        *_kept(session, better, filters, row_by_row))
+        *_kept(session, better, filters, via))
     query = select(Match.id.label("match_id"), Match.article_id, Match.story_id, Match.topic,
-                   Match.score, Match.first_seen).where(*_kept(session, Match, filters, row_by_row),
+                   Match.score, Match.first_seen).where(*_kept(session, Match, filters, via),
                                                         ~beaten)
     # The same for every match of a story and topic, so no concern of the better match.
     if filters.topic:
@@ -214,13 +234,13 @@ def _best(session: Session, filters: Filters, *, row_by_row: bool = False) -> Se
 
 
 def _kept(session: Session, match: type[Match], filters: Filters,
-          row_by_row: bool = False) -> list[ColumnElement[bool]]:
+          via: Via = "planner") -> list[ColumnElement[bool]]:
     """The filters of one match that decide which of a story's matches compete to be its best."""
     kept = []
     if filters.since is not None:
         kept.append(match.first_seen >= filters.since)
     if filters.search:
-        kept.append(contains(session, filters.search, match.article_id, row_by_row=row_by_row))
+        kept.append(contains(session, filters.search, match.article_id, via=via))
     return kept
 
 
@@ -230,8 +250,9 @@ def _order(order: Order) -> tuple[Any, ...]:
 
 
 def _page(session: Session, filters: Filters, order: Order, limit: int | None,
-          offset: int) -> Select[Any]:
-    return _best(session, filters).order_by(*_order(order)).limit(limit).offset(offset or None)
+          offset: int, via: Via = "planner") -> Select[Any]:
+    return (_best(session, filters, via=via).order_by(*_order(order)).limit(limit)
+            .offset(offset or None))
 
 
 def _widen(session: Session, narrow: Sequence[Row[Any]]) -> list[StoryMatch]:

@@ -15,7 +15,7 @@ cannot describe, and the trigram indexes exist on PostgreSQL only. Migration 000
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import ColumnElement, exists, or_, select, text
 from sqlalchemy.orm import aliased
@@ -31,6 +31,8 @@ FTS_TABLE = "articles_fts"
 # FTS5 keeps an external-content table's index in shadow tables named after it.
 FTS_SHADOWS = ("data", "idx", "docsize", "config", "content")
 TRGM_INDEXES = ("ix_articles_title_trgm", "ix_articles_text_trgm")
+# How a search reads texts on PostgreSQL (see `contains`).
+Via = Literal["planner", "rows", "index"]
 MIN_INDEXED = 3  # characters: the shortest text a trigram index can look up
 
 # The dialects' answers, asked once per engine (a URL): whether migration 0004 made an index.
@@ -89,27 +91,34 @@ def reads_texts(session: Session, search: str) -> bool:
 
 
 def contains(session: Session, search: str, article_id: ColumnElement[int], *,
-             row_by_row: bool = False) -> ColumnElement[bool]:
+             via: Via = "planner") -> ColumnElement[bool]:
     """A condition: the article `article_id` has `search` in its title or text, ignoring case.
 
-    The text is literal: `%`, `_` and FTS5's query syntax mean themselves. `row_by_row` keeps
-    the planner from the pg_trgm index: the condition is checked on each row the rest of the
-    query gives (a few thousand), never on every row the index would give.
+    The text is literal: `%`, `_` and FTS5's query syntax mean themselves. On PostgreSQL `via`
+    says how texts are read: "rows" keeps the planner from the pg_trgm index (the condition is
+    checked on each row the rest of the query gives, a few thousand, never on every row the
+    index would give); "index" makes it take the index's rows first (a rare word's few); with
+    "planner" the planner chooses.
     """
-    if not row_by_row and uses_index(session, search) and session.get_bind().dialect.name == "sqlite":
+    if via != "rows" and uses_index(session, search) and session.get_bind().dialect.name == "sqlite":
         # One FTS5 phrase of the search's trigrams, in a row: exactly "contains", on both
         # columns at once. SQLite reads the matching rowids from the index once per query.
         phrase = '"' + search.replace('"', '""') + '"'
         found = select(text("rowid")).select_from(text(FTS_TABLE)).where(
             text(f"{FTS_TABLE} MATCH :phrase").bindparams(phrase=phrase))
         return article_id.in_(found.scalar_subquery())
-    # PostgreSQL: ILIKE, which the planner answers from the pg_trgm indexes when that pays (a
-    # pattern of 3 characters or more). Without an index, or for a shorter text, each candidate
-    # article's title and text are read.
+    # PostgreSQL: ILIKE, answered from the pg_trgm indexes (a pattern of 3 characters or more).
+    # Without an index, for a shorter text, or row by row, each candidate's title and text are read.
     pattern = "%" + search.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
     article = aliased(Article, name="searched")
     title, body = article.title, article.text
-    if row_by_row:  # an expression no index is built on: `title || ''` is the title
+    if via == "rows":  # an expression no index is built on: `title || ''` is the title
         title, body = title.concat(""), body.concat("")
-    return exists().where(article.id == article_id, or_(
-        title.ilike(pattern, escape="/"), body.ilike(pattern, escape="/")))
+    found = or_(title.ilike(pattern, escape="/"), body.ilike(pattern, escape="/"))
+    if via == "index" and uses_index(session, search):
+        # The articles the index finds, found once (MATERIALIZED): left to itself the planner
+        # guesses that a word is in one text of 25 and may read the candidates' texts one by
+        # one in page order: all 145k of a year's matches (7 s) for a word that is in none.
+        searched = select(article.id).where(found).cte().prefix_with("MATERIALIZED")
+        return article_id.in_(select(searched.c.id))
+    return exists().where(article.id == article_id, found)
