@@ -169,6 +169,11 @@ def generate(url: str, rows: int, now: datetime, seed: int = 7,
         connection.execute(insert(Label), [
             {"article_id": a, "topic": t, "relevant": rng.random() < 0.7, "created_at": now}
             for a, t in dict(labelled).items()])
+        if connection.dialect.name == "postgresql":  # ids were given: move the sequences on
+            for table in ("sources", "crawl_runs", "stories", "articles", "pages", "matches"):
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))")
     store.engine.dispose()
     counts["seconds"] = round(time.perf_counter() - started, 1)
     return dict(counts)
