@@ -251,7 +251,9 @@ class Daemon:
         now = datetime.now(UTC)
         try:
             row = self.store.source(name)
-            rhythm = self.store.rhythms(now - RATE_WINDOW, row.id).get(row.id) if row else None
+            # A fixed interval needs no rhythm: its week of crawl runs is read for "auto" alone.
+            rhythm = (self.store.rhythms(now - RATE_WINDOW, row.id).get(row.id)
+                      if row and source.adaptive else None)
         except SQLAlchemyError as exc:  # the database is away: ask again soon
             self.database_away(exc)
             self.at(name, now + RETRY)

@@ -126,3 +126,31 @@ def test_daemon_crawls_kills_hung_rounds_sends_missed_digest_and_stops(
     assert "newswatch daemon stopped" in stderr
     # One event per line, for journald.
     assert all(line[:4].isdigit() for line in stderr.splitlines() if line.strip())
+
+
+def test_a_round_of_a_fixed_interval_source_reads_no_rhythm(tmp_path: Path,
+                                                            database_url: str) -> None:
+    """After each round the daemon plans the next poll; for a fixed `every` that needs the source
+    row only, while `auto` reads the source's last week of crawl runs."""
+    from crawler.config import parse_config
+    from pipelines.storage.store import Store
+    from scheduler import Daemon
+    from tests.sql_plans import statements
+
+    config = parse_config({"sources": [
+        {"name": "fixed", "feed": "http://fixed.example/rss", "every": "15m"},
+        {"name": "auto", "feed": "http://auto.example/rss", "every": "auto"}]}, base_dir=tmp_path)
+    store = Store.open(database_url)
+    store.sync_sources(config.sources)
+    daemon = Daemon(tmp_path / "newswatch.toml", config, store)
+    round_ended = {"event": "round", "status": "ok", "new_articles": 0, "skipped": 0,
+                   "failures": 0}
+    read = {}
+    for name in ("fixed", "auto"):
+        with statements(store) as seen:
+            daemon.heard({**round_ended, "source": name})
+        read[name] = [s for s in seen if "crawl_runs" in s]
+    assert read == {"fixed": [], "auto": read["auto"]} and read["auto"], read
+    due = daemon.clock.get_job("poll:fixed").trigger.run_date - datetime.now(UTC)
+    assert timedelta(minutes=13) < due < timedelta(minutes=17), due
+    store.close()
