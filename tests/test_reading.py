@@ -75,12 +75,12 @@ def db_url(tmp_path: Path) -> str:
     return databases.migrated_database(tmp_path)
 
 
-def _upgrade(store: Store, revision: str) -> None:
+def _upgrade(store: Store, revision: str, step: Any = command.upgrade) -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
         forget_index(connection)
 
 
@@ -409,6 +409,42 @@ def test_the_index_follows_inserts_updates_and_deletes(store: Store) -> None:
                 f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('integrity-check', 1)")
 
 
+def _indexed(store: Store, word: str = "opened") -> set[int]:
+    """The ids of the articles SQLite's FTS5 index has `word` in, after checking the index.
+
+    (Checked on its own: against the articles table it would miss every unmatched article.)
+    """
+    with store.engine.begin() as connection:  # raises if the index is inconsistent
+        connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('integrity-check')")
+        return {rowid for (rowid,) in connection.exec_driver_sql(
+            f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?", (f'"{word}"',))}
+
+
+def test_only_articles_with_a_match_are_indexed(store: Store) -> None:
+    """Searches look among matches only, so an article that matches no topic costs the index
+    nothing; it enters when a match is added (re-scoring) and leaves with its last one."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's trigram indexes cover every article")
+    matched, _ = add(store, "Refinery opens", text="A lithium refinery opened. " * 8,
+                     scores={"ai": 0.8, "chips": 0.7})
+    unmatched, story = add(store, "Mine opens", text="A cobalt mine opened. " * 8)
+    with store.session() as session:  # as if it had matched nothing
+        session.execute(delete(Match).where(Match.article_id == unmatched))
+    assert _indexed(store) == {matched}, "indexed once, though it has two matches"
+    with store.session() as session:
+        session.add(Match(article_id=unmatched, story_id=story, topic="ai", score=0.9,
+                          reasons={}, first_seen=NOW, scored_at=NOW))
+    assert _indexed(store) == {matched, unmatched}
+    with store.session() as session:
+        session.execute(delete(Match).where(Match.article_id == matched, Match.topic == "ai"))
+    assert _indexed(store) == {matched, unmatched}, "one match left: still indexed"
+    with store.session() as session:
+        session.execute(delete(Match).where(Match.article_id == matched))
+        session.execute(update(Article).where(Article.id == matched).values(text="Changed."))
+    assert _indexed(store) == {unmatched}
+    assert (_indexed(store, "lithium"), _indexed(store, "changed")) == (set(), set())
+
+
 def test_migration_indexes_the_articles_already_stored(tmp_path: Path) -> None:
     store = Store(databases.new_database(tmp_path, "old.db"))
     _upgrade(store, "0003")
@@ -420,12 +456,19 @@ def test_migration_indexes_the_articles_already_stored(tmp_path: Path) -> None:
             title="옛 기사", text="국회가 인공지능 기본법을 통과시켰다. " * 5, fingerprint="f3"))
         connection.execute(insert(Match.__table__).values(
             article_id=3, topic="ai", score=0.7, reasons={}, first_seen=NOW, scored_at=NOW))
+        connection.execute(insert(Article).values(  # matches nothing
+            id=4, source_id=1, story_id=7, url="https://e.example/4", canonical_url="e/4",
+            title="옛 기사", text="국회가 인공지능 기본법을 논의했다. " * 5, fingerprint="f4"))
     store.migrate()
     with store.engine.connect() as connection:
         assert search_index(connection) in ("fts5", "pg_trgm")
     with store.session() as session:
         assert session.scalar(select(Match.story_id)) == 7, "matches learn their story"
         assert [r.id for r in story_matches(session, Filters(search="인공지능 기본법"))] == [3]
+    if store.engine.dialect.name == "sqlite":
+        assert _indexed(store, "인공지능") == {3}, "0007: only the matched article"
+        _upgrade(store, "0006", command.downgrade)
+        assert _indexed(store, "인공지능") == {3, 4}, "0006 indexed every article"
     store.engine.dispose()
 
 
@@ -435,8 +478,10 @@ def test_without_an_index_search_reads_each_candidate_and_says_so(store: Store,
         pytest.skip("drops SQLite's FTS5 table, as a SQLite without FTS5 would have none")
     article, _ = add(store, "Lithium refinery opens", text="A lithium refinery opened. " * 8)
     with store.engine.begin() as connection:
-        for trigger in ("insert", "update", "delete"):
-            connection.exec_driver_sql(f"DROP TRIGGER {FTS_TABLE}_{trigger}")
+        for (trigger,) in connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND sql LIKE ?",
+                (f"%{FTS_TABLE}%",)).all():
+            connection.exec_driver_sql(f"DROP TRIGGER {trigger}")
         connection.exec_driver_sql(f"DROP TABLE {FTS_TABLE}")
         forget_index(connection)
     with store.session() as session:

@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision (a test checks it against Alembic's head). A database already
 # there needs no Alembic, whose import (with Mako and Pygments) costs every crawl round 0.3 s.
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 # The PostgreSQL advisory lock that add_article holds while it looks up and stores ("nwstory").
 STORY_LOCK = 0x6E7773746F7279
 
