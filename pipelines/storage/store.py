@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import (
     Connection,
     Engine,
+    bindparam,
     case,
     create_engine,
     delete,
@@ -321,11 +322,10 @@ class Store:
     def stored_as(self, canonical_url: str, fingerprint: str) -> tuple[bool, int | None]:
         """Whether this URL was fetched before, and which stored article has this exact text:
         the dedupe stage's two questions, in one session."""
-        with self.session() as session:
-            known = session.scalar(select(Page.id).where(Page.canonical_url == canonical_url))
-            if known is not None:
+        with self.engine.connect() as connection:  # Core, prepared once: asked of every page
+            if connection.execute(_PAGE_BY_URL, {"url": canonical_url}).first() is not None:
                 return True, None
-            return False, session.scalar(select(Article.id).where(Article.fingerprint == fingerprint))
+            return False, connection.scalar(_ARTICLE_BY_TEXT, {"fingerprint": fingerprint})
 
     def record_pages(
         self, urls: Iterable[str], *, url: str, source_id: int, outcome: str,
@@ -370,11 +370,12 @@ class Store:
                         connection, values, fields.get("text"), now=fields.get("fetched_at"))
                     story_id = found.story_id if found is not None else None
                 # Core inserts, not ORM objects: nothing here is read back, and the unit of work
-                # was half of the crawl's database time.
+                # was half of the crawl's database time. Values go as parameters, not .values():
+                # a statement made anew for each article was compiled anew (0.3 ms).
                 if story_id is None:
                     story_id = connection.execute(insert(Story)).inserted_primary_key[0]
                 article_id = connection.execute(
-                    insert(Article).values(story_id=story_id, **fields)).inserted_primary_key[0]
+                    insert(Article), {**fields, "story_id": story_id}).inserted_primary_key[0]
                 bands = band_rows(article_id, values) if values is not None else []
                 if bands:
                     connection.execute(insert(ArticleBand), bands)
@@ -453,6 +454,11 @@ class Store:
         with self.session() as session:
             return session.scalar(select(func.max(Article.fetched_at)).where(
                 Article.source_id == source_id))
+
+
+# The dedupe stage's two look-ups, built once (see Store.stored_as).
+_PAGE_BY_URL = select(Page.id).where(Page.canonical_url == bindparam("url")).limit(1)
+_ARTICLE_BY_TEXT = select(Article.id).where(Article.fingerprint == bindparam("fingerprint")).limit(1)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
