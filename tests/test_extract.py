@@ -325,3 +325,23 @@ def test_huge_page() -> None:
     assert "approved the research funding plan on day 0 after" in result.text
     assert "on day 17999 after" in result.text
     assert "Section 17" not in result.text
+
+
+# Every page in the repository: the recorded pages, the test portal's and the demo's.
+ALL_PAGES = sorted([*PAGES.glob("*/*.html"), *(Path(__file__).parent / "portal").rglob("*.html"),
+                    *DEMO.rglob("*.html.gz")])
+
+
+@pytest.mark.parametrize("path", ALL_PAGES, ids=lambda p: p.name)
+def test_page_metadata_reads_what_trafilatura_reads(path: Path) -> None:
+    """page_metadata runs part of trafilatura's extract_metadata: its four fields must agree."""
+    from trafilatura import extract_metadata, load_html
+
+    from pipelines.extraction.metadata import page_metadata
+
+    raw = path.read_bytes()
+    html = decode_html(gzip.decompress(raw) if path.suffix == ".gz" else raw, None)
+    url = f"https://portal.example/{path.stem}"
+    ours, theirs = page_metadata(load_html(html), url), extract_metadata(load_html(html), url)
+    assert ours._asdict() == {field: getattr(theirs, field) for field in ours._fields}
+    assert ours.title or ours.url, "a page with nothing to compare proves nothing"

@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
-from trafilatura import bare_extraction, extract_metadata, html2txt, load_html
+from trafilatura import bare_extraction, html2txt, load_html
 
 from pipelines.extraction.dates import SEOUL, parse_date
 from pipelines.extraction.embedded import (
@@ -26,6 +26,7 @@ from pipelines.extraction.embedded import (
 )
 from pipelines.extraction.encoding import decode_html
 from pipelines.extraction.flight import read_flight
+from pipelines.extraction.metadata import page_metadata
 
 if TYPE_CHECKING:
     from pipelines.extraction.flight import FlightArticle
@@ -152,9 +153,9 @@ def _extract(body: bytes | str, url: str, content_type: str | None, language_hin
         return Extracted()
     _mark_br_body(tree)
     # Metadata is read apart from the text: bare_extraction returns None, metadata and all, when the
-    # text is too short, and reading it again cost a second pass. extract_metadata only reads the
+    # text is too short, and reading it again cost a second pass. Reading metadata only reads the
     # tree (checked on the benchmark and test portal pages): the lookups below see it unchanged.
-    metadata = extract_metadata(tree, url)
+    metadata = page_metadata(tree, url)
     document = bare_extraction(tree, url=url or metadata.url, **_PRECISE)
     text = tidy(document.text) if document else ""
     linked = list(json_ld_articles(tree))
