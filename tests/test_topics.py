@@ -278,3 +278,28 @@ def test_a_users_pattern_that_does_not_compile_is_named():
     bad = {"name": "mine", "terms": {"x": {"sets": [{"match": ["re:(unclosed"]}]}}}
     with pytest.raises(ValueError, match=r"is not a valid pattern"):
         resolve_topics([bad])
+
+
+def test_the_anchor_index_finds_what_substring_tests_find() -> None:
+    """Scoring looks anchors up in one Aho-Corasick pass (AnchorIndex) instead of one substring
+    test per alternative: every group must find the same matches either way, on real pages in
+    both languages, including anchors inside other anchors and at the text's edges."""
+    from pathlib import Path
+
+    from pipelines.extraction.extract import extract_article
+    from pipelines.scoring.scorer import _Doc
+
+    pages = sorted((Path(__file__).parent / "pages").glob("*/*.html"))
+    texts = [extract_article(p.read_bytes(), "https://news.example/a").text for p in pages]
+    texts += ["AI", "인공지능 기본법", "OpenAI and KAIST: AI research policy, AI기본법"]
+    topic = resolve_topics(None)[0]
+    compared = 0
+    for text in texts:
+        for language in ("ko", "en"):
+            doc = _Doc("", text, language)
+            present = topic.anchor_index(language).present(doc.doc, doc.folded)
+            for matcher in topic.matchers(language):
+                found = matcher.find(doc.doc, doc.folded, present=present)
+                assert found == matcher.find(doc.doc, doc.folded), (matcher.name, text[:60])
+                compared += bool(found)
+    assert compared > 50, "too few groups matched anything to compare"

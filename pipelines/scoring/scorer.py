@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelines.scoring.topics import CompiledTerm, Context, GroupMatcher, Topic
+    from pipelines.scoring.topics import Anchors, CompiledTerm, Context, GroupMatcher, Topic
 
 # A required group with no evidence counts as if its strength were FLOOR: low enough that the
 # other groups cannot make up for it, which is what turns "require" into an AND.
@@ -205,8 +205,9 @@ class _Matches:
     conditional matches, so it costs little, and nothing on an article without one.
     """
 
-    def __init__(self, doc: _Doc, matchers: Sequence[GroupMatcher]) -> None:
+    def __init__(self, doc: _Doc, matchers: Sequence[GroupMatcher], present: Anchors) -> None:
         self._doc = doc
+        self._present = present  # the anchors the whole article contains
         self._matchers = {m.name: m for m in matchers}
         self._found: dict[str, list[tuple[int, int, CompiledTerm]]] = {}
         self._in_sentence: dict[tuple[str, int], list[tuple[int, int, CompiledTerm]]] = {}
@@ -214,7 +215,8 @@ class _Matches:
     def __call__(self, name: str) -> list[tuple[int, int, CompiledTerm]]:
         if name not in self._found:
             matcher = self._matchers.get(name)
-            self._found[name] = matcher.find(self._doc.doc, self._doc.folded) if matcher else []
+            self._found[name] = (matcher.find(self._doc.doc, self._doc.folded, present=self._present)
+                                 if matcher else [])
         return self._found[name]
 
     def found(self, name: str) -> bool:
@@ -296,7 +298,8 @@ def _group_hits(
 def _evidence(doc: _Doc, topic: Topic) -> dict[str, list[_Hit]]:
     lead_end = doc.lead_end(topic.config.lead_sentences)
     matchers = topic.matchers(doc.language)
-    matches = _Matches(doc, matchers)
+    present = topic.anchor_index(doc.language).present(doc.doc, doc.folded)
+    matches = _Matches(doc, matchers, present)
     evidence = {m.name: _group_hits(doc, m, topic, lead_end, matches)
                 for m in matchers if m.group.mode != "context"}
     if topic.conditions:

@@ -12,10 +12,12 @@ import logging
 import re
 import string
 import tomllib
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+import ahocorasick
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -246,20 +248,26 @@ class GroupMatcher:
     alternatives: tuple[Alternative, ...]
 
     def find(
-        self, text: str, folded: str, start: int = 0, end: int | None = None
+        self, text: str, folded: str, start: int = 0, end: int | None = None,
+        present: Anchors | None = None,
     ) -> list[tuple[int, int, CompiledTerm]]:
         """Non-overlapping matches, leftmost-longest: "AI 반도체" is one match, not "AI" and more.
 
         `start` and `end` limit the search to a part of the text (lookbehinds still see before it).
+        `present`, for a search of the whole text, says which anchors it contains (AnchorIndex),
+        instead of a substring test per alternative.
         """
         end = len(text) if end is None else end
+        whole = not start and end == len(text)
         # The substring tests look at the part only; `in` on a slice is faster than str.find bounds.
-        part, folded_part = (text, folded) if not start and end == len(text) else (
-            text[start:end], folded[start:end])
+        part, folded_part = (text, folded) if whole else (text[start:end], folded[start:end])
+        if present is None or not whole:
+            present = Anchors(folded_part, part)
         spans = []
         for alt in self.alternatives:
             haystack = folded if alt.fold else text
-            if alt.anchor is not None and alt.anchor not in (folded_part if alt.fold else part):
+            if alt.anchor is not None and alt.anchor not in (present.folded if alt.fold
+                                                             else present.exact):
                 continue
             regex = alt.written_as_regex
             found = alt.regex.finditer(haystack, start, end)
@@ -272,6 +280,46 @@ class GroupMatcher:
                 kept.append((start, stop, term))
                 end = stop
         return kept
+
+
+class Anchors(NamedTuple):
+    """What an anchor is looked up in: the lower-cased text (for alternatives that fold case) and
+    the text itself. A text (substring test) or the set of anchors it contains."""
+
+    folded: Container[str]
+    exact: Container[str]
+
+
+class AnchorIndex:
+    """Which of a topic's anchors a text contains, in one pass (Aho-Corasick) per case.
+
+    Each alternative has its own small regex behind a substring test of its anchor (GroupMatcher);
+    a topic has about 700 of them per language, and those tests were most of the time scoring
+    takes. One automaton over all the anchors finds the same answers for every group at once.
+    """
+
+    def __init__(self, matchers: Sequence[GroupMatcher]) -> None:
+        anchors = [a for m in matchers for a in m.alternatives if a.anchor]
+        self._folded = _automaton({a.anchor for a in anchors if a.fold})
+        self._exact = _automaton({a.anchor for a in anchors if not a.fold})
+
+    def present(self, text: str, folded: str) -> Anchors:
+        return Anchors(_found(self._folded, folded), _found(self._exact, text))
+
+
+def _automaton(words: set[str | None]) -> ahocorasick.Automaton | None:
+    if not words:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return automaton
+
+
+def _found(automaton: ahocorasick.Automaton | None, text: str) -> set[str]:
+    """Every word of the automaton that occurs in the text (overlapping ones included)."""
+    return {word for _, word in automaton.iter(text)} if automaton is not None and text else set()
 
 
 class Topic:
@@ -308,6 +356,13 @@ class Topic:
                 m for name, group in self.config.terms.items() if (m := _compile_group(name, group, key))
             )
         return self._matchers[key]
+
+    def anchor_index(self, language: str | None) -> AnchorIndex:
+        """The anchors of `matchers(language)`, to find which a text contains at once."""
+        key = ("anchors", language if language in self.languages else None)
+        if key not in self.cache:
+            self.cache[key] = AnchorIndex(self.matchers(language))
+        return self.cache[key]
 
     def term_matcher(self, text: str) -> GroupMatcher:
         """One query term compiled alone (for a condition such as NEAR), by the term groups' rules."""
