@@ -6,6 +6,7 @@ PostgreSQL database with NEWSWATCH_TEST_DATABASE=postgresql (tests/databases.py)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import threading
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from scrapy.exceptions import DropItem
 from sqlalchemy import delete, func, insert, select
 
 from pipelines.dedupe.minhash import signature
@@ -340,6 +342,44 @@ def test_two_writers_storing_copies_at_once_make_one_story(migrated_url: str) ->
 
 
 # -- the migration -------------------------------------------------------------------------------
+
+def test_copies_written_in_one_batch_make_one_story_and_a_repeat_is_dropped(store: Store) -> None:
+    """The store stage writes the articles that reach it together in one transaction: a copy
+    there still joins the story of the original before it, and a repeat of a URL is dropped
+    alone, the others stored."""
+    from crawler.items import ArticleItem
+    from pipelines.stages.store import StorePipeline
+    from tests.sql_plans import statements
+
+    name, _, first, second, _ = STORIES["ko"]
+    original, copy = render(paragraphs(name), first), render(paragraphs(name), second)
+    other = render(paragraphs(OTHER["ko"]), first)
+
+    def item(slug: str, text: str) -> ArticleItem:
+        url = f"https://portal.example/{slug}"
+        return ArticleItem(source="portal", url=url, body=b"", title=slug, text=text,
+                           canonical_url=url, fingerprint=f"fp-{slug}",
+                           minhash=to_bytes(signature(text)))
+
+    counted: list[str] = []
+    stage = StorePipeline(store, NearDuplicates(), lambda _item, key, _n: counted.append(key),
+                          batch_size=10, batch_wait=0.2)
+    items = [item("original", original), item("copy", copy), item("other", other),
+             item("original", original)]
+
+    async def crawl() -> list[object]:
+        return await asyncio.gather(*(stage.process_item(i) for i in items), return_exceptions=True)
+
+    with statements(store) as seen:
+        results = asyncio.run(crawl())
+    locks = [s for s in seen if "BEGIN IMMEDIATE" in s or "pg_advisory_xact_lock" in s]
+    assert len(locks) == 1, f"{len(locks)} write transactions for one batch"
+    stored_original, stored_copy, stored_other, repeat = results
+    assert isinstance(repeat, DropItem), repeat
+    assert stored_copy.story_id == stored_original.story_id != stored_other.story_id
+    assert (_stories(store), sorted(counted).count("store/stored")) == (2, 3)
+    assert counted.count("dedupe/near_duplicate") == 1
+
 
 def _alembic(connection) -> AlembicConfig:  # type: ignore[no-untyped-def]
     config = AlembicConfig()

@@ -355,46 +355,34 @@ class Store:
 
         Returns the ids and what was joined, or None if the URL or text is already stored.
         """
-        # Here, not at the top: reading commands open a Store and need no numpy.
-        from pipelines.dedupe.near_duplicates import NearDuplicates, band_rows, current_values
+        new = NewArticle(fields, story_id, scores, aliases)
+        return self.add_articles([new], near_duplicates=near_duplicates)[0]
 
-        values = current_values(fields.get("minhash"))
-        if fields.get("minhash") is not None and values is None:
-            logger.warning("%s: its signature is not a current one; stored without near-duplicate "
-                           "look-up (sign it with pipelines.dedupe.minhash.signature)", fields["url"])
-        found: NearDuplicate | None = None
-        try:
-            with self._writing() as connection:
-                if story_id is None and values is not None:
-                    found = (near_duplicates or NearDuplicates()).find(
-                        connection, values, fields.get("text"), now=fields.get("fetched_at"))
-                    story_id = found.story_id if found is not None else None
-                # Core inserts, not ORM objects: nothing here is read back, and the unit of work
-                # was half of the crawl's database time. Values go as parameters, not .values():
-                # a statement made anew for each article was compiled anew (0.3 ms).
-                if story_id is None:
-                    story_id = connection.execute(insert(Story)).inserted_primary_key[0]
-                article_id = connection.execute(
-                    insert(Article), {**fields, "story_id": story_id}).inserted_primary_key[0]
-                bands = band_rows(article_id, values) if values is not None else []
-                if bands:
-                    connection.execute(insert(ArticleBand), bands)
-                matches = [{"article_id": article_id, "story_id": story_id, "topic": score.topic,
-                            "score": score.score, "reasons": score.to_json()}
-                           for score in scores if score.matched]
-                if matches:
-                    connection.execute(insert(Match), matches)
-                connection.execute(insert(Page), [
-                    {"canonical_url": canonical, "url": fields["url"], "source_id": fields["source_id"],
-                     "outcome": "stored", "article_id": article_id, "title": fields.get("title")}
-                    for canonical in dict.fromkeys([fields["canonical_url"], *aliases])])
-        except IntegrityError:
-            # Another worker stored the same URL or text between our check and our insert.
-            logger.info("article %s was stored concurrently; keeping the first", fields["url"])
-            return None
-        if found is None:
-            return StoredArticle(article_id, story_id)
-        return StoredArticle(article_id, story_id, found.similarity, found.article_id)
+    def add_articles(self, articles: Sequence[NewArticle], *,
+                     near_duplicates: NearDuplicates | None = None) -> list[StoredArticle | None]:
+        """`add_article` for several articles in one transaction, one after another: each one's
+        near-duplicate look-up sees those stored before it, in the batch or not. One whose URL or
+        text is stored already (or earlier in the batch) gives None and leaves the others be.
+
+        A transaction is a commit and a write lock; the crawl's store stage writes what reaches
+        it at about the same time together (pipelines/stages/store.py).
+        """
+        # Here, not at the top: reading commands open a Store and need no numpy.
+        from pipelines.dedupe.near_duplicates import NearDuplicates
+
+        near_duplicates = near_duplicates or NearDuplicates()
+        stored: list[StoredArticle | None] = []
+        with self._writing() as connection:
+            for article in articles:
+                try:
+                    with connection.begin_nested():  # a duplicate undoes its own rows only
+                        stored.append(_insert_article(connection, article, near_duplicates))
+                except IntegrityError:
+                    # Another worker stored the same URL or text between our check and our insert.
+                    logger.info("article %s was stored concurrently; keeping the first",
+                                article.fields["url"])
+                    stored.append(None)
+        return stored
 
     def find_near_duplicate(self, values: Any, text: str | None = None, *,
                             near_duplicates: NearDuplicates | None = None,
@@ -459,6 +447,54 @@ class Store:
 # The dedupe stage's two look-ups, built once (see Store.stored_as).
 _PAGE_BY_URL = select(Page.id).where(Page.canonical_url == bindparam("url")).limit(1)
 _ARTICLE_BY_TEXT = select(Article.id).where(Article.fingerprint == bindparam("fingerprint")).limit(1)
+
+
+class NewArticle(NamedTuple):
+    """An article to store: its columns, and what `Store.add_article` takes beside them."""
+
+    fields: dict[str, Any]
+    story_id: int | None = None
+    scores: Sequence[Any] = ()
+    aliases: Iterable[str] = ()
+
+
+def _insert_article(connection: Connection, article: NewArticle,
+                    near_duplicates: NearDuplicates) -> StoredArticle:
+    """The rows of one article, in the writing transaction (Store.add_articles)."""
+    from pipelines.dedupe.near_duplicates import band_rows, current_values
+
+    fields, story_id = article.fields, article.story_id
+    values = current_values(fields.get("minhash"))
+    if fields.get("minhash") is not None and values is None:
+        logger.warning("%s: its signature is not a current one; stored without near-duplicate "
+                       "look-up (sign it with pipelines.dedupe.minhash.signature)", fields["url"])
+    found: NearDuplicate | None = None
+    if story_id is None and values is not None:
+        found = near_duplicates.find(connection, values, fields.get("text"),
+                                     now=fields.get("fetched_at"))
+        story_id = found.story_id if found is not None else None
+    # Core inserts, not ORM objects: nothing here is read back, and the unit of work was half of
+    # the crawl's database time. Values go as parameters, not .values(): a statement made anew
+    # for each article was compiled anew (0.3 ms).
+    if story_id is None:
+        story_id = connection.execute(insert(Story)).inserted_primary_key[0]
+    article_id = connection.execute(
+        insert(Article), {**fields, "story_id": story_id}).inserted_primary_key[0]
+    bands = band_rows(article_id, values) if values is not None else []
+    if bands:
+        connection.execute(insert(ArticleBand), bands)
+    matches = [{"article_id": article_id, "story_id": story_id, "topic": score.topic,
+                "score": score.score, "reasons": score.to_json()}
+               for score in article.scores if score.matched]
+    if matches:
+        connection.execute(insert(Match), matches)
+    connection.execute(insert(Page), [
+        {"canonical_url": canonical, "url": fields["url"], "source_id": fields["source_id"],
+         "outcome": "stored", "article_id": article_id, "title": fields.get("title")}
+        for canonical in dict.fromkeys([fields["canonical_url"], *article.aliases])])
+    if found is None:
+        return StoredArticle(article_id, story_id)
+    return StoredArticle(article_id, story_id, found.similarity, found.article_id)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
