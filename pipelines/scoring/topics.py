@@ -343,6 +343,7 @@ class Topic:
         self.threshold = config.threshold
         self.languages = {s.lang for g in config.terms.values() for s in g.sets} - {"any"}
         self._matchers: dict[str | None, tuple[GroupMatcher, ...]] = {}
+        self._anchors: dict[str | None, AnchorIndex] = {}
         self.cache: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
@@ -359,10 +360,10 @@ class Topic:
 
     def anchor_index(self, language: str | None) -> AnchorIndex:
         """The anchors of `matchers(language)`, to find which a text contains at once."""
-        key = ("anchors", language if language in self.languages else None)
-        if key not in self.cache:
-            self.cache[key] = AnchorIndex(self.matchers(language))
-        return self.cache[key]
+        key = language if language in self.languages else None
+        if key not in self._anchors:
+            self._anchors[key] = AnchorIndex(self.matchers(language))
+        return self._anchors[key]
 
     def term_matcher(self, text: str) -> GroupMatcher:
         """One query term compiled alone (for a condition such as NEAR), by the term groups' rules."""
