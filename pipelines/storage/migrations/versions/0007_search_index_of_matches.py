@@ -12,6 +12,10 @@ gets its first match and leaves the index with its last (re-scoring adds and rem
 and a matched article whose title or text changes is indexed again. Articles are never deleted
 while they have matches (the foreign key), so no trigger on their deletion is needed.
 
+The upgrade empties the index and indexes the matched articles again, once: about 1 ms an
+article on a 2-core machine (0.7 s for 715 matched of 5,000 stored articles of 3 KB), so a
+store with 145,000 matches takes two to three minutes at the first start after the upgrade.
+
 PostgreSQL is unchanged: its pg_trgm indexes are on the articles table, and an index there
 cannot be limited by a condition on another table.
 """
