@@ -353,7 +353,7 @@ def test_copies_written_in_one_batch_make_one_story_and_a_repeat_is_dropped(stor
 
     name, _, first, second, _ = STORIES["ko"]
     original, copy = render(paragraphs(name), first), render(paragraphs(name), second)
-    other = render(paragraphs(OTHER["ko"]), first)
+    other, fourth = render(paragraphs(OTHER["ko"]), first), render(paragraphs(OTHER["en"]), second)
 
     def item(slug: str, text: str) -> ArticleItem:
         url = f"https://portal.example/{slug}"
@@ -364,21 +364,25 @@ def test_copies_written_in_one_batch_make_one_story_and_a_repeat_is_dropped(stor
     counted: list[str] = []
     stage = StorePipeline(store, NearDuplicates(), lambda _item, key, _n: counted.append(key),
                           batch_size=10, batch_wait=0.2)
-    items = [item("original", original), item("copy", copy), item("other", other),
-             item("original", original)]
 
-    async def crawl() -> list[object]:
-        return await asyncio.gather(*(stage.process_item(i) for i in items), return_exceptions=True)
+    def batch(*items: ArticleItem) -> tuple[list[object], int]:
+        async def crawl() -> list[object]:
+            return await asyncio.gather(*(stage.process_item(i) for i in items),
+                                        return_exceptions=True)
 
-    with statements(store) as seen:
-        results = asyncio.run(crawl())
-    locks = [s for s in seen if "BEGIN IMMEDIATE" in s or "pg_advisory_xact_lock" in s]
-    assert len(locks) == 1, f"{len(locks)} write transactions for one batch"
-    stored_original, stored_copy, stored_other, repeat = results
-    assert isinstance(repeat, DropItem), repeat
+        with statements(store) as seen:
+            results = asyncio.run(crawl())
+        return results, sum("BEGIN IMMEDIATE" in s or "pg_advisory_xact_lock" in s for s in seen)
+
+    (stored_original, stored_copy, stored_other), writes = batch(
+        item("original", original), item("copy", copy), item("other", other))
+    assert writes == 1, f"{writes} write transactions for one batch"
     assert stored_copy.story_id == stored_original.story_id != stored_other.story_id
-    assert (_stories(store), sorted(counted).count("store/stored")) == (2, 3)
     assert counted.count("dedupe/near_duplicate") == 1
+    (repeat, stored_fourth), _ = batch(item("original", original), item("fourth", fourth))
+    assert isinstance(repeat, DropItem), repeat
+    assert stored_fourth.article_id > stored_other.article_id
+    assert (_stories(store), counted.count("store/stored")) == (3, 4)
 
 
 def _alembic(connection) -> AlembicConfig:  # type: ignore[no-untyped-def]
