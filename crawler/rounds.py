@@ -205,6 +205,19 @@ class Round:
         self.inc_value("newswatch/index_settled")
         return True
 
+    def still_settled(self, url: str) -> bool:
+        """Whether the last whole round read this index page and dealt with every link on it; if
+        so it stays settled for the next round without being fetched in this one.
+
+        A listing's walk stops at a settled page whose next page is settled too: news is added at
+        the top, so nothing new can be further on, and an unchanged section costs one request.
+        """
+        value = self.settled.get(url)
+        if value is None:
+            return False
+        self.ledger.put("hashes", url, value)
+        return True
+
     def settled_now(self) -> dict[str, str]:
         """The indexes of this round whose article links were all dealt with, for the next one."""
         unsettled = self.ledger.members("unsettled")

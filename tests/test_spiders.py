@@ -13,6 +13,7 @@ from scrapy.utils.test import get_crawler
 from twisted.internet.task import Clock
 
 from crawler.config import CrawlConfig, SourceConfig
+from crawler.ledger import MemoryLedger
 from crawler.rounds import Limits, Round, RoundResult, Rounds
 from crawler.spiders.candidates import site_domain
 from crawler.spiders.news import NewsSpider
@@ -113,6 +114,46 @@ def test_a_settled_index_is_not_read_again_unless_it_or_the_source_changed(tmp_p
     assert _requests(spider, current, changed), "a changed body is read"
     current.source = current.source.model_copy(update={"allowed_domains": ["other.example"]})
     assert _requests(spider, current, response), "a changed source config is read"
+
+
+def test_a_listing_walk_ends_at_a_settled_page_whose_next_page_is_settled(tmp_path: Path) -> None:
+    spider, current = _spider(tmp_path, name="l", listing="http://news.example.kr/list",
+                              links="a.headline", next="a.next", max_pages=4)
+    current.limits = replace(current.limits, max_articles=100)
+
+    def page(n: int, extra: str = "") -> HtmlResponse:
+        url = "http://news.example.kr/list" + (f"?page={n}" if n > 1 else "")
+        links = "".join(f"<a class='headline' href='/a/{n}-{i}'>{n}-{i}</a>" for i in range(2))
+        more = f"<a class='next' href='/list?page={n + 1}'>next</a>" if n < 4 else ""
+        return HtmlResponse(url, body=f"<html><body>{extra}{links}{more}</body></html>".encode(),
+                            encoding="utf-8")
+
+    def walk(pages: list[HtmlResponse]) -> list[str]:
+        """The index pages a round asks for after each of `pages`."""
+        asked = []
+        for response in pages:
+            asked += [r.url for r in _requests(spider, current, response) if r.meta.get("index")]
+        return asked
+
+    def next_round() -> None:
+        """What the next round starts from: the settled pages, and an empty ledger."""
+        current.settled, current.ledger = current.settled_now(), MemoryLedger()
+        current.started_one()  # its first index request
+
+    first = walk([page(n) for n in (1, 2, 3, 4)])
+    assert first == [f"http://news.example.kr/list?page={n}" for n in (2, 3, 4)]
+    next_round()
+    assert len(current.settled) == 4
+    # Unchanged: page 1 is settled, and page 2 was last time: nothing further on can be new.
+    assert walk([page(1)]) == []
+    next_round()
+    assert list(current.settled) == ["http://news.example.kr/list", "http://news.example.kr/list?page=2"]
+    assert walk([page(1)]) == [], "the page it did not fetch stays settled for the round after"
+    # A new story on page 1: the walk goes on to page 2 (settled), and past it, as page 3 is
+    # no longer known to be settled.
+    next_round()
+    changed = walk([page(1, "<a class='headline' href='/a/new'>new</a>"), page(2)])
+    assert changed == ["http://news.example.kr/list?page=2", "http://news.example.kr/list?page=3"]
 
 
 def test_listing_without_matching_links_names_the_selector(tmp_path: Path) -> None:

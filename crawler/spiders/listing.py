@@ -24,13 +24,15 @@ def read_listing(response: Response, current: Round) -> IndexPage:
         return IndexPage(broken=f"no element matches links = {source.links!r}; check the selector "
                                 "against the page (the site may have changed its layout)")
     page = IndexPage()
-    if not current.already_settled(response.url, response.body):
+    settled = current.already_settled(response.url, response.body)
+    if not settled:
         page.candidates = list(_candidates(response, source.links or "a"))
     number = response.meta.get("page", 1)
     if source.next and number < source.pages:
         href = response.css(source.next).attrib.get("href")
-        if href:
-            page.more.append((response.urljoin(href), {"page": number + 1}))
+        following = response.urljoin(href) if href else None
+        if following and not (settled and current.still_settled(following)):
+            page.more.append((following, {"page": number + 1}))
     return page
 
 
