@@ -293,8 +293,8 @@ def alone_worker(portal_dir: Path, base: str, repeat: int) -> dict[str, Any]:
     global _PAGES
     _PAGES = pages
     cores = os.cpu_count() or 1
-    # Its CPU is the children's, each timing its own share: with every core busy a page costs
-    # more CPU than alone (shared caches, a sibling hyperthread), as it does in the crawl.
+    # Its CPU is the children's, each timing its own share: with every core busy, as in the
+    # crawl, a page may cost more CPU than alone (shared caches, a sibling hyperthread).
     shares: list[tuple[int, float]] = []
     with multiprocessing.get_context("fork").Pool(cores) as pool:
         pool.map(_extract_share, [(i, cores, 20) for i in range(cores)])  # warm-up
