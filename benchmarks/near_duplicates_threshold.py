@@ -146,12 +146,7 @@ def build_pairs(draws: int, seed: int) -> dict[str, list[Pair]]:
 
 
 def exact(pairs: list[Pair], k: int) -> np.ndarray:
-    out = []
-    for a, b in pairs:
-        x, y = sh.shingle_hashes(a, k), sh.shingle_hashes(b, k)
-        union = np.union1d(x, y).size
-        out.append(np.intersect1d(x, y, assume_unique=True).size / union if union else 0.0)
-    return np.array(out)
+    return np.array([sh.jaccard(sh.shingle_hashes(a, k), sh.shingle_hashes(b, k)) for a, b in pairs])
 
 
 def summary(values: np.ndarray) -> str:

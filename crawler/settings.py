@@ -15,10 +15,14 @@ ITEM_PIPELINES = {
     "pipelines.stages.classify.ClassifyPipeline": 300,
     "pipelines.stages.store.StorePipeline": 400,
 }
+_UNUSED_EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl",
+                      "scrapy.extensions.logstats.LogStats"}
 
 
 def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
     """Polite defaults plus the `NEWSWATCH_*` values the spiders and pipelines need."""
+    from scrapy.settings import default_settings  # here: reading commands need no Scrapy
+
     crawl = config.crawl
     settings: dict[str, Any] = {
         "BOT_NAME": "newswatch",
@@ -86,10 +90,12 @@ def build_settings(config: Config, **overrides: Any) -> dict[str, Any]:
         "DOWNLOAD_HANDLERS": {"http": "crawler.http.ShortKeepAliveHandler",
                               "https": "crawler.http.ShortKeepAliveHandler"},
         "LOG_FORMATTER": "crawler.logformat.NewsLogFormatter",
-        # RemoteControl is off (REMOTE_CONTROL_ENABLED) but still imported, 0.09 s a start; LogStats
-        # and CoreStats count for one crawler, while a round counts for its source.
-        "EXTENSIONS": {"scrapy.extensions.remote_control.RemoteControl": None,
-                       "scrapy.extensions.logstats.LogStats": None},
+        # Scrapy's own extensions but two: RemoteControl (off) would still be imported, with
+        # aiohttp's web server, 0.09 s a start; LogStats counts for one crawler, while a round
+        # counts for its source. Left out of the base list, not set to None in EXTENSIONS: Scrapy
+        # imports every key of EXTENSIONS to match it with the base, even one set to None.
+        "EXTENSIONS_BASE": {path: order for path, order in default_settings.EXTENSIONS_BASE.items()
+                            if path not in _UNUSED_EXTENSIONS},
     }
     if config.cluster is not None:
         # One request queue for every worker of the cluster (crawler/queue.py, scrapy-redis).

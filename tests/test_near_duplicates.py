@@ -488,3 +488,23 @@ def test_signature_is_datasketchs_minhash_value_for_value() -> None:
                             scheme="affine32")
         reference.update_batch(shingle_hashes(story))
         assert (signature(story) == reference.hashvalues).all()
+
+
+def test_shingle_sets_and_their_similarity_are_the_set_arithmetic_they_stand_for() -> None:
+    """shingle_hashes gives each shingle's hash once, sorted (its sort-based distinct replaces
+    np.unique), and similarity is the Jaccard of those sets, as Python's sets compute it."""
+    from pipelines.dedupe.shingles import SHINGLE_K, content_text, shingle_hashes
+
+    stories = [path.read_text(encoding="utf-8") for path in sorted(DATA.glob("*.txt"))]
+    for a, b in [(stories[0], stories[1]), (stories[0], stories[0] + " " + stories[2]),
+                 (stories[2], "짧은 글"), ("", stories[1])]:
+        hashes_a, hashes_b = shingle_hashes(a), shingle_hashes(b)
+        for text, hashes in ((a, hashes_a), (b, hashes_b)):
+            assert hashes.dtype == np.uint32
+            assert (np.diff(hashes.astype(np.int64)) > 0).all(), "sorted, each value once"
+            shingles = {content_text(text)[i : i + SHINGLE_K]
+                        for i in range(max(1, len(content_text(text)) - SHINGLE_K + 1))} - {""}
+            assert len(hashes) <= len(shingles) and len(hashes) >= 0.99 * len(shingles)
+        set_a, set_b = set(hashes_a.tolist()), set(hashes_b.tolist())
+        union = set_a | set_b
+        assert similarity(a, b) == (len(set_a & set_b) / len(union) if union else 0.0)

@@ -37,3 +37,23 @@ def test_a_worker_loads_no_crawler_or_database() -> None:
     assert "trafilatura" in loaded and "datasketch" in loaded
     stray = loaded & {"scrapy", "twisted", "sqlalchemy", "alembic"}
     assert not stray, f"an extraction worker imports {stray}"
+
+
+def test_the_crawl_builds_its_extensions_without_the_ones_it_turns_off() -> None:
+    """Scrapy imports an extension set to None in EXTENSIONS (to match its key with the base):
+    RemoteControl, which is off, would bring aiohttp's web server into every crawl's start."""
+    code = (
+        "import json, sys\n"
+        "from scrapy.extension import ExtensionManager\n"
+        "from scrapy.utils.test import get_crawler\n"
+        "from crawler.config import parse_config\n"
+        "from crawler.settings import build_settings\n"
+        "config = parse_config({'sources': [{'name': 'a', 'feed': 'http://127.0.0.1/rss.xml'}]})\n"
+        "manager = ExtensionManager.from_crawler(get_crawler(settings_dict=build_settings(config)))\n"
+        "print(json.dumps([[type(m).__name__ for m in manager.middlewares], sorted(sys.modules)]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    built, loaded = json.loads(done.stdout)
+    assert {"CoreStats", "AutoThrottle", "MemoryUsage"} <= set(built), "Scrapy's others are kept"
+    assert "LogStats" not in built and "RemoteControl" not in built
+    assert "scrapy.extensions.remote_control" not in loaded and "aiohttp" not in loaded

@@ -29,6 +29,7 @@ from pipelines.dedupe.shingles import (
     NUM_PERM,
     SIGNATURE_BYTES,
     is_empty,
+    jaccard,
     shingle_hashes,
 )
 from pipelines.storage.models import Article, ArticleBand, utcnow
@@ -160,7 +161,7 @@ class NearDuplicates:
         texts = dict(db.execute(select(Article.id, Article.text).where(
             Article.id.in_([stored[i].id for i in close]))).all())
         ours = shingle_hashes(text)
-        scores = [(_jaccard(ours, shingle_hashes(texts.get(stored[i].id) or "")), i) for i in close]
+        scores = [(jaccard(ours, shingle_hashes(texts.get(stored[i].id) or "")), i) for i in close]
         score, i = max(scores, key=lambda pair: pair[0])  # the first of equals: the closest estimate
         if score < self.threshold:
             return None
@@ -183,9 +184,3 @@ def _candidates_query() -> Select[tuple[int, int, bytes | None]]:
 
 # Built once: putting the statement together took longer than SQLite took to run it.
 _CANDIDATES_SQL = _candidates_query()
-
-
-def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    """shingles.similarity on shingle sets already made: the query's is made once, not per candidate."""
-    union = np.union1d(a, b).size
-    return np.intersect1d(a, b, assume_unique=True).size / union if union else 0.0

@@ -89,14 +89,29 @@ def shingle_hashes(text: str, k: int = SHINGLE_K) -> np.ndarray:
         hashes = hashes * _MIX + codes[offset : offset + count]
     hashes ^= hashes >> np.uint64(31)
     hashes *= _MIX
-    return np.unique((hashes >> np.uint64(32)).astype(np.uint32))
+    return _distinct((hashes >> np.uint64(32)).astype(np.uint32))
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """np.unique of a flat array, by sorting: numpy 2's unique hashes instead, about 20 times
+    slower on a page's few thousand shingles (it was a fifth of the time signing takes)."""
+    values = np.sort(values)
+    keep = np.empty(values.size, dtype=bool)
+    keep[:1] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two shingle sets as shingle_hashes gives them (sorted, distinct)."""
+    shared = np.intersect1d(a, b, assume_unique=True).size
+    union = a.size + b.size - shared
+    return shared / union if union else 0.0
 
 
 def similarity(text_a: str, text_b: str) -> float:
     """Exact Jaccard similarity of the two texts' shingle sets: what signatures estimate."""
-    a, b = shingle_hashes(text_a), shingle_hashes(text_b)
-    union = np.union1d(a, b).size
-    return np.intersect1d(a, b, assume_unique=True).size / union if union else 0.0
+    return jaccard(shingle_hashes(text_a), shingle_hashes(text_b))
 
 
 def is_empty(values: np.ndarray) -> bool:
