@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from crawler.cluster import Cluster
     from crawler.config import SourceConfig
+    from crawler.progress import CrawlProgress
 
 logger = logging.getLogger("crawler.service")  # also when run as __main__
 HEARTBEAT_SECONDS = 5.0
@@ -246,14 +247,15 @@ def crawl_once(config: Config, sources: Sequence[SourceConfig] | None = None, *,
 
     Twisted's reactor runs once per process: call this once per process.
     """
-    from crawler.progress import CrawlProgress
-
     chosen = [s for s in (sources or config.sources) if s.enabled]
     if not chosen:
         return []
     service = CrawlService(config, keep_running=False, extra_settings=settings)
-    display = CrawlProgress(service.rounds) if progress else None
-    if display:
+    display: CrawlProgress | None = None
+    if progress:  # imported only then: rich's display costs a start 20 ms
+        from crawler.progress import CrawlProgress
+
+        display = CrawlProgress(service.rounds)
         service.every(0.25, display.refresh)
         service.on_round = display.ended
     with display or _nothing():
