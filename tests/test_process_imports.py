@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from crawler.settings import ITEM_PIPELINES
 
@@ -57,3 +58,39 @@ def test_the_crawl_builds_its_extensions_without_the_ones_it_turns_off() -> None
     assert {"CoreStats", "AutoThrottle", "MemoryUsage"} <= set(built), "Scrapy's others are kept"
     assert "LogStats" not in built and "RemoteControl" not in built
     assert "scrapy.extensions.remote_control" not in loaded and "aiohttp" not in loaded
+
+
+def test_extraction_workers_do_not_import_the_crawls_main_module(tmp_path: Path) -> None:
+    """By default each new process imports the parent's main module: the CLI or the crawl
+    service, with SQLAlchemy, Scrapy and Twisted. The pool's workers must not (50 MB each)."""
+    marker = tmp_path / "imported-by-a-worker"
+    main = tmp_path / "crawl_main.py"
+    main.write_text(f"""\
+import asyncio, multiprocessing, os
+from pathlib import Path
+if __name__ != "__main__":  # a worker importing this module, as multiprocessing would
+    Path({str(marker)!r}).write_text(str(os.getpid()))
+import sqlalchemy  # noqa: F401 (what makes the real main modules heavy)
+from crawler.items import ArticleItem
+from pipelines.workers.pool import PagePool
+
+PAGE = (b"<html><head><title>Lab opens</title></head><body><article><p>"
+        + b"The ministry opened a research lab with a university abroad. " * 12
+        + b"</p></article></body></html>")
+
+async def main():
+    pool = PagePool(2, [], {{}})
+    done = await asyncio.gather(*(pool.prepare(ArticleItem(
+        source="s", url=f"http://127.0.0.1/{{n}}", body=PAGE, content_type="text/html"))
+        for n in range(6)))
+    print(len(multiprocessing.active_children()), sorted({{item.title for _, item in done}}))
+    pool.close()
+
+if __name__ == "__main__":
+    asyncio.run(main())
+""", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(main)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    workers, titles = done.stdout.split(" ", 1)
+    assert int(workers) >= 1 and titles.strip() == "['Lab opens']", "the workers did the work"
+    assert not marker.exists(), f"worker {marker.read_text() if marker.exists() else ''} imported it"
