@@ -78,9 +78,9 @@ def _lean_main() -> Iterator[None]:
 
     multiprocessing has each new process import the parent's `__main__` (as `__mp_main__`), so
     that functions pickled from it can be found: here the CLI (SQLAlchemy, click) or the crawl
-    service (Scrapy, Twisted as well), 50 MB and 0.4 s of CPU a worker for nothing, as workers
-    run only this module's functions. A new process is told to import none when `__main__` is
-    a bare module while it is started (only `submit`, in this thread, starts them).
+    service (Scrapy, Twisted as well), up to 50 MB and 0.4 s of CPU a worker for nothing, as
+    workers run only this module's functions. A new process is told to import none when
+    `__main__` is a bare module while it is started (only `submit`, in this thread, starts them).
     """
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
