@@ -502,8 +502,9 @@ def test_shingle_sets_and_their_similarity_are_the_set_arithmetic_they_stand_for
         for text, hashes in ((a, hashes_a), (b, hashes_b)):
             assert hashes.dtype == np.uint32
             assert (np.diff(hashes.astype(np.int64)) > 0).all(), "sorted, each value once"
-            shingles = {content_text(text)[i : i + SHINGLE_K]
-                        for i in range(max(1, len(content_text(text)) - SHINGLE_K + 1))} - {""}
+            story = content_text(text)
+            shingles = {story[i : i + SHINGLE_K]
+                        for i in range(max(1, len(story) - SHINGLE_K + 1))} - {""}
             assert len(hashes) <= len(shingles) and len(hashes) >= 0.99 * len(shingles)
         set_a, set_b = set(hashes_a.tolist()), set(hashes_b.tolist())
         union = set_a | set_b
